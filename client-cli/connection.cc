@@ -1,0 +1,90 @@
+#include "client-cli/connection.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client-cli/text_util.h"
+
+namespace sigd::cli {
+namespace {
+
+std::chrono::system_clock::time_point Deadline(double seconds) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::duration<double>(seconds));
+}
+
+// gRPC and absl number their codes alike, which gives us the canonical names.
+absl::StatusCode ToAbslCode(grpc::StatusCode code) {
+  return static_cast<absl::StatusCode>(static_cast<int>(code));
+}
+
+}  // namespace
+
+std::string FormatGrpcStatus(const grpc::Status& status) {
+  std::string code = absl::StatusCodeToString(ToAbslCode(status.error_code()));
+  std::string message = OneLine(status.error_message());
+  return message.empty() ? code : absl::StrCat(code, ": ", message);
+}
+
+Connection::Connection(const GlobalOptions& globals)
+    : globals_(globals),
+      channel_(grpc::CreateChannel(globals.server,
+                                   grpc::InsecureChannelCredentials())),
+      stub_(sigd::v1::SignalService::NewStub(channel_)) {}
+
+void Connection::PrepareUnaryCall(grpc::ClientContext& context) const {
+  context.set_deadline(Deadline(globals_.timeout_seconds));
+}
+
+void Connection::PrepareStream(grpc::ClientContext& context) const {
+  // Nothing yet; credentials (--token) will be attached here as for unary
+  // calls.
+  (void)context;
+}
+
+absl::Status Connection::WaitUntilConnected() {
+  const auto deadline = Deadline(globals_.timeout_seconds);
+  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      // A refused connection fails now rather than at the deadline. A call
+      // on a failed channel is rejected at once with the reason (refused,
+      // unresolvable, ...), which the channel state alone does not give.
+      grpc::ClientContext context;
+      context.set_deadline(deadline);
+      sigd::v1::GetServerInfoRequest request;
+      sigd::v1::ServerInfo info;
+      grpc::Status status = stub_->GetServerInfo(&context, request, &info);
+      return status.ok() ? absl::OkStatus() : CallError(status);
+    }
+    if (!channel_->WaitForStateChange(state, deadline)) {
+      return absl::UnavailableError(
+          absl::StrFormat("cannot reach %s: no connection within %gs",
+                          globals_.server, globals_.timeout_seconds));
+    }
+    state = channel_->GetState(/*try_to_connect=*/true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::CallError(const grpc::Status& status) {
+  const grpc::StatusCode code = status.error_code();
+  // A server that answered leaves the channel READY; UNAVAILABLE or a
+  // deadline without a working connection means we never got to sigd.
+  const bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
+  if (!connected && code == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach ", globals_.server, ": ",
+        OneLine(status.error_message())));
+  }
+  if (!connected && code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot reach %s: no answer within %gs",
+                        globals_.server, globals_.timeout_seconds));
+  }
+  return absl::Status(ToAbslCode(code), FormatGrpcStatus(status));
+}
+
+}  // namespace sigd::cli

@@ -1,0 +1,22 @@
+#include "client-cli/global_options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace sigd::cli {
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
+  app.add_option("-s,--server", options.server,
+                 "sigd gRPC address, HOST:PORT (or any gRPC target)")
+      ->envname(kServerEnv)
+      ->capture_default_str()
+      ->check([](const std::string& value) -> std::string {
+        return value.empty() ? "must not be empty" : "";
+      });
+  app.add_option("-t,--timeout", options.timeout_seconds,
+                 "deadline of each call, in seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", options.json, "print results as JSON");
+}
+
+}  // namespace sigd::cli

@@ -1,0 +1,29 @@
+// Flags shared by every sigctl command: where the server is, how long a call
+// may take, and how results are printed.
+#ifndef SIGD_CLIENT_CLI_GLOBAL_OPTIONS_H_
+#define SIGD_CLIENT_CLI_GLOBAL_OPTIONS_H_
+
+#include <string>
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace sigd::cli {
+
+inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
+inline constexpr char kServerEnv[] = "SIGD_SERVER";
+
+struct GlobalOptions {
+  std::string server = kDefaultServer;
+  double timeout_seconds = 5;  // deadline of every unary call
+  bool json = false;           // machine-readable output for every command
+};
+
+// Registers --server (or $SIGD_SERVER), --timeout and --json on the top-level
+// app; a command's own --json flag (list, info) means the same.
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
+
+}  // namespace sigd::cli
+
+#endif  // SIGD_CLIENT_CLI_GLOBAL_OPTIONS_H_

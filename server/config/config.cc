@@ -1,0 +1,301 @@
+#include "server/config/config.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "toml++/toml.h"
+
+namespace sigd::config {
+namespace {
+
+using Setter = std::function<absl::Status(Config&, const std::vector<std::string>&)>;
+
+struct Setting {
+  std::string name;  // flag name without dashes
+  std::string help;
+  std::string default_text;
+  bool is_list = false;
+  Setter set;
+};
+
+std::string EnvName(const std::string& name) {
+  return absl::StrCat("SIGD_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
+}
+std::string KeyName(const std::string& name) { return absl::StrReplaceAll(name, {{"-", "_"}}); }
+
+template <typename T>
+Setter Unsigned(T Config::*field, uint64_t min, uint64_t max) {
+  return [field, min, max](Config& c, const std::vector<std::string>& v) -> absl::Status {
+    uint64_t n;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(v.back()), &n) || n < min || n > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a whole number from ", min, " to ", max));
+    }
+    c.*field = static_cast<T>(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter Seconds(std::chrono::seconds Config::*field, uint64_t min, uint64_t max) {
+  return [field, min, max](Config& c, const std::vector<std::string>& v) -> absl::Status {
+    uint64_t n;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(v.back()), &n) || n < min || n > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a number of seconds from ", min, " to ", max));
+    }
+    c.*field = std::chrono::seconds(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter String(std::string Config::*field) {
+  return [field](Config& c, const std::vector<std::string>& v) {
+    c.*field = v.back();
+    return absl::OkStatus();
+  };
+}
+
+Setter HostPort(std::string Config::*field) {
+  return [field](Config& c, const std::vector<std::string>& v) -> absl::Status {
+    std::string host;
+    uint16_t port;
+    if (absl::Status s = SplitHostPort(v.back(), &host, &port); !s.ok()) return s;
+    c.*field = v.back();
+    return absl::OkStatus();
+  };
+}
+
+Setter List(std::vector<std::string> Config::*field) {
+  return [field](Config& c, const std::vector<std::string>& v) {
+    std::vector<std::string> out;
+    for (const std::string& item : v) {
+      for (absl::string_view part : absl::StrSplit(item, ',', absl::SkipWhitespace())) {
+        out.emplace_back(absl::StripAsciiWhitespace(part));
+      }
+    }
+    c.*field = std::move(out);
+    return absl::OkStatus();
+  };
+}
+
+std::vector<Setting> Settings() {
+  const Config d;
+  return {
+      {"listen", "HTTP and WebSocket listener, HOST:PORT", d.listen, false,
+       HostPort(&Config::listen)},
+      {"grpc-listen", "gRPC control plane listener, HOST:PORT (keep it on loopback)",
+       d.grpc_listen, false, HostPort(&Config::grpc_listen)},
+      {"public", "folder of static files served over HTTP (GET / -> index.html)",
+       d.public_dir, false, String(&Config::public_dir)},
+      {"max-message-bytes", "largest inbound WebSocket message; larger closes with 1009",
+       std::to_string(d.max_message_bytes), false,
+       Unsigned(&Config::max_message_bytes, 16, uint64_t{1} << 30)},
+      {"io-threads", "I/O threads, each owning a shard of the clients (0: one per core)",
+       std::to_string(d.io_threads), false, Unsigned(&Config::io_threads, 0, 256)},
+      {"default-broadcast",
+       "where a message with no path, clientId or direct goes: all (Pode) or own-path", "all",
+       false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         if (v.back() == "all") {
+           c.default_broadcast = protocol::DefaultScope::kAll;
+         } else if (v.back() == "own-path") {
+           c.default_broadcast = protocol::DefaultScope::kOwnPath;
+         } else {
+           return absl::InvalidArgumentError("expected all or own-path");
+         }
+         return absl::OkStatus();
+       }},
+      {"keepalive-seconds",
+       "ping a client after this long idle; close it if nothing arrives for as long again",
+       std::to_string(d.keepalive.count()), false, Seconds(&Config::keepalive, 1, 3600)},
+      {"handshake-timeout-seconds",
+       "deadline for the whole HTTP request and WebSocket upgrade (not reset by trickling)",
+       std::to_string(d.handshake_timeout.count()), false,
+       Seconds(&Config::handshake_timeout, 1, 600)},
+      {"queue-max-bytes", "per-client outbound queue limit in bytes; a full queue closes with 1013",
+       std::to_string(d.queue_max_bytes), false,
+       Unsigned(&Config::queue_max_bytes, 1024, uint64_t{1} << 34)},
+      {"queue-max-frames", "per-client outbound queue limit in frames",
+       std::to_string(d.queue_max_frames), false,
+       Unsigned(&Config::queue_max_frames, 1, uint64_t{1} << 24)},
+      {"subscriber-queue", "per-subscriber event queue limit (events)",
+       std::to_string(d.subscriber_queue), false,
+       Unsigned(&Config::subscriber_queue, 1, uint64_t{1} << 24)},
+      {"max-json-depth", "deepest nesting accepted in an inbound JSON message",
+       std::to_string(d.max_json_depth), false, Unsigned(&Config::max_json_depth, 2, 1000)},
+      {"raw-path", "path pattern whose frames are relayed verbatim (repeatable or comma-separated)",
+       "", true, List(&Config::raw_paths)},
+      {"pin-route", "route pattern that answers no_handler while no subscriber holds it "
+                    "(repeatable or comma-separated)",
+       "", true, List(&Config::pinned_routes)},
+      {"node-id", "this node's name in ListClients and GetServerInfo (default: host name)", "",
+       false, String(&Config::node_id)},
+      {"log-level", "trace, debug, info, warn, error or off", d.log_level, false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+         for (const char* l : kLevels) {
+           if (v.back() == l) {
+             c.log_level = v.back();
+             return absl::OkStatus();
+           }
+         }
+         return absl::InvalidArgumentError("expected trace, debug, info, warn, error or off");
+       }},
+      {"drain-timeout-seconds", "on SIGTERM, how long to wait for clients to close",
+       std::to_string(d.drain_timeout.count()), false,
+       Seconds(&Config::drain_timeout, 0, 600)},
+  };
+}
+
+absl::StatusOr<std::vector<std::string>> TomlValues(const toml::node& node) {
+  auto scalar = [](const toml::node& n) -> std::optional<std::string> {
+    if (auto s = n.value<std::string>()) return *s;
+    if (n.is_integer()) return std::to_string(*n.value<int64_t>());
+    if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
+    return std::nullopt;
+  };
+  std::vector<std::string> out;
+  if (const toml::array* arr = node.as_array()) {
+    for (const toml::node& item : *arr) {
+      auto s = scalar(item);
+      if (!s) return absl::InvalidArgumentError("expected a list of strings or numbers");
+      out.push_back(*s);
+    }
+    return out;
+  }
+  auto s = scalar(node);
+  if (!s) return absl::InvalidArgumentError("expected a string, number or boolean");
+  out.push_back(*s);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+absl::Status SplitHostPort(const std::string& in, std::string* host, uint16_t* port) {
+  const size_t colon = in.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", in, "\" is not HOST:PORT"));
+  }
+  std::string h = in.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  uint32_t p;
+  if (!absl::SimpleAtoi(in.substr(colon + 1), &p) || p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", in, "\" has no valid port"));
+  }
+  *host = h.empty() ? "0.0.0.0" : h;
+  *port = static_cast<uint16_t>(p);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const EnvLookup& env) {
+  const std::vector<Setting> settings = Settings();
+  CLI::App app("sigd: a WebSocket signal server controlled over gRPC.\n"
+               "Every setting is also a config-file key (--config) and a SIGD_* environment "
+               "variable;\nflags override the environment, which overrides the file.",
+               "sigd");
+  app.set_version_flag("--version", std::string(SIGD_VERSION));
+  app.get_formatter()->column_width(36);
+
+  std::vector<std::vector<std::string>> flag_values(settings.size());
+  std::vector<CLI::Option*> options;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const Setting& s = settings[i];
+    std::string help = absl::StrCat(s.help, "\n[default: ",
+                                    s.default_text.empty() ? "none" : s.default_text,
+                                    "; env ", EnvName(s.name), "; key ", KeyName(s.name), "]");
+    CLI::Option* opt = app.add_option("--" + s.name, flag_values[i], help);
+    if (!s.is_list) opt->expected(1);
+    options.push_back(opt);
+  }
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "TOML file of settings (keys as listed above)\n[default: none; env SIGD_CONFIG]");
+
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::CallForHelp&) {
+    Config c;
+    c.exit_now = true;
+    c.output = app.help();
+    return c;
+  } catch (const CLI::CallForVersion&) {
+    Config c;
+    c.exit_now = true;
+    c.output = absl::StrCat("sigd ", SIGD_VERSION, "\n");
+    return c;
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+
+  Config config;
+  if (config_file.empty()) {
+    if (auto f = env("SIGD_CONFIG")) config_file = *f;
+  }
+  config.config_file = config_file;
+
+  // Layer 1: the file.
+  if (!config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(config_file);
+    } catch (const toml::parse_error& err) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          config_file, ":", err.source().begin.line, ": ", std::string(err.description())));
+    }
+    for (const auto& [key, node] : table) {
+      const Setting* setting = nullptr;
+      for (const Setting& s : settings) {
+        if (KeyName(s.name) == std::string(key.str())) setting = &s;
+      }
+      if (setting == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(config_file, ": unknown setting \"", std::string(key.str()), "\""));
+      }
+      absl::StatusOr<std::vector<std::string>> values = TomlValues(node);
+      if (!values.ok() || values->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            config_file, ": ", std::string(key.str()), ": ",
+            values.ok() ? "empty list" : std::string(values.status().message())));
+      }
+      if (absl::Status st = setting->set(config, *values); !st.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(config_file, ": ", std::string(key.str()), ": ", st.message()));
+      }
+    }
+  }
+  // Layer 2: the environment. Layer 3: flags.
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const Setting& s = settings[i];
+    if (auto v = env(EnvName(s.name))) {
+      if (absl::Status st = s.set(config, {*v}); !st.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(EnvName(s.name), ": ", st.message()));
+      }
+    }
+  }
+  for (size_t i = 0; i < settings.size(); ++i) {
+    if (options[i]->count() == 0) continue;
+    if (absl::Status st = settings[i].set(config, flag_values[i]); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", settings[i].name, ": ", st.message()));
+    }
+  }
+  return config;
+}
+
+}  // namespace sigd::config

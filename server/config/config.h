@@ -1,0 +1,64 @@
+// sigd's settings: defaults, overridden by a TOML file (--config), overridden
+// by SIGD_* environment variables, overridden by flags. Every setting has the
+// same name in all three places: flag --max-message-bytes, config key
+// max_message_bytes, variable SIGD_MAX_MESSAGE_BYTES.
+//
+//   absl::StatusOr<Config> c = LoadConfig(args, [](auto n) { return getenv(n); });
+//   if (c.ok() && c->exit_now) { print(c->output); return 0; }   // --help
+#ifndef SIGD_SERVER_CONFIG_CONFIG_H_
+#define SIGD_SERVER_CONFIG_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/protocol/default_target.h"
+
+namespace sigd::config {
+
+struct Config {
+  std::string listen = "0.0.0.0:8091";
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::string public_dir = "./public";
+  uint64_t max_message_bytes = 64 * 1024;
+  uint32_t io_threads = 0;  // 0: one per core
+  protocol::DefaultScope default_broadcast = protocol::DefaultScope::kAll;
+  std::chrono::seconds keepalive{30};
+  std::chrono::seconds handshake_timeout{10};
+  uint64_t queue_max_bytes = 4 * 1024 * 1024;
+  uint64_t queue_max_frames = 4096;
+  uint32_t subscriber_queue = 1024;
+  int max_json_depth = 64;
+  std::vector<std::string> raw_paths;
+  std::vector<std::string> pinned_routes;
+  std::string node_id;  // empty: the host name
+  std::string log_level = "info";
+  std::chrono::seconds drain_timeout{5};
+  std::string config_file;
+
+  // Set when the command line asked for --help or --version: print `output`
+  // and exit 0 without starting.
+  bool exit_now = false;
+  std::string output;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Reads the process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// args[0] is the program name. InvalidArgument with a one-line message for a
+// bad flag, value, file or key.
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args,
+                                  const EnvLookup& env = ProcessEnv);
+
+// "host:port", "[v6]:port" or ":port" split into host and port.
+absl::Status SplitHostPort(const std::string& in, std::string* host, uint16_t* port);
+
+}  // namespace sigd::config
+
+#endif  // SIGD_SERVER_CONFIG_CONFIG_H_

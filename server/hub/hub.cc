@@ -1,0 +1,146 @@
+#include "server/hub/hub.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "server/util/strings.h"
+
+namespace sigd::hub {
+
+Hub::Hub(std::vector<boost::asio::any_io_executor> executors) {
+  shards_.reserve(executors.size());
+  for (auto& e : executors) shards_.push_back(Shard{std::move(e), {}});
+}
+
+void Hub::Register(const std::shared_ptr<Client>& client) {
+  {
+    absl::MutexLock lock(&mu_);
+    by_id_.emplace(client->info().id, client);
+  }
+  auto& members = shards_[client->shard()].by_path[client->info().path];
+  client->slot_ = members.size();
+  members.push_back(client.get());
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Hub::Unregister(Client& client) {
+  auto& by_path = shards_[client.shard()].by_path;
+  auto it = by_path.find(client.info().path);
+  if (it == by_path.end()) return;
+  auto& members = it->second;
+  const size_t slot = client.slot_;
+  if (slot >= members.size() || members[slot] != &client) return;  // not registered
+  // Swap-remove keeps removal O(1); the moved client learns its new slot.
+  members[slot] = members.back();
+  members[slot]->slot_ = slot;
+  members.pop_back();
+  if (members.empty()) by_path.erase(it);
+  count_.fetch_sub(1, std::memory_order_relaxed);
+  // The registry's reference goes last: it may be what keeps `client` alive.
+  std::shared_ptr<Client> keep;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = by_id_.find(client.info().id);
+    if (found != by_id_.end()) {
+      keep = std::move(found->second);
+      by_id_.erase(found);
+    }
+  }
+}
+
+uint64_t Hub::DeliverOnShard(size_t shard, std::string_view path, const Frame& frame) {
+  auto& by_path = shards_[shard].by_path;
+  uint64_t delivered = 0;
+  if (path.empty()) {
+    for (auto& [p, members] : by_path) {
+      for (Client* c : members) delivered += c->Deliver(frame) ? 1 : 0;
+    }
+    return delivered;
+  }
+  auto it = by_path.find(util::ToAbsl(path));
+  if (it == by_path.end()) return 0;
+  for (Client* c : it->second) delivered += c->Deliver(frame) ? 1 : 0;
+  return delivered;
+}
+
+absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
+  if (!scope.client_id.empty()) {
+    std::shared_ptr<Client> client = Find(scope.client_id);
+    if (client == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no client with id ", scope.client_id));
+    }
+    const size_t shard = client->shard();
+    boost::asio::post(shards_[shard].executor, [client = std::move(client),
+                                                path = std::move(scope.path),
+                                                frame = std::move(frame),
+                                                done = std::move(done)] {
+      const bool in_scope = path.empty() || client->info().path == path;
+      const bool queued = in_scope && client->Deliver(frame);
+      if (done) done(queued ? 1 : 0);
+    });
+    return absl::OkStatus();
+  }
+
+  struct Tally {
+    std::atomic<size_t> remaining;
+    std::atomic<uint64_t> delivered{0};
+    Done done;
+  };
+  std::shared_ptr<Tally> tally;
+  if (done) {
+    tally = std::make_shared<Tally>();
+    tally->remaining.store(shards_.size());
+    tally->done = std::move(done);
+  }
+  auto path = std::make_shared<const std::string>(std::move(scope.path));
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    boost::asio::post(shards_[i].executor, [this, i, path, frame, tally] {
+      const uint64_t n = DeliverOnShard(i, *path, frame);
+      if (tally == nullptr) return;
+      tally->delivered.fetch_add(n, std::memory_order_relaxed);
+      if (tally->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        tally->done(tally->delivered.load(std::memory_order_relaxed));
+      }
+    });
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<Client> Hub::Find(std::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+Hub::Page Hub::List(std::string_view path, size_t page_size, std::string_view page_token) const {
+  Page page;
+  absl::MutexLock lock(&mu_);
+  auto it = page_token.empty() ? by_id_.begin() : by_id_.upper_bound(page_token);
+  for (const auto& [id, client] : by_id_) {
+    if (path.empty() || client->info().path == path) ++page.total;
+  }
+  for (; it != by_id_.end(); ++it) {
+    if (!path.empty() && it->second->info().path != path) continue;
+    if (page.clients.size() == page_size) {
+      page.next_token = page.clients.back()->info().id;
+      break;
+    }
+    page.clients.push_back(it->second);
+  }
+  return page;
+}
+
+void Hub::CloseAll(uint16_t code, const std::string& reason) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    boost::asio::post(shards_[i].executor, [this, i, code, reason] {
+      // Close() only starts the handshake; unregistering happens later, so
+      // iterating here is safe. Copy anyway: close completions may run inline.
+      std::vector<Client*> all;
+      for (auto& [p, members] : shards_[i].by_path) all.insert(all.end(), members.begin(), members.end());
+      for (Client* c : all) c->Close(code, reason);
+    });
+  }
+}
+
+}  // namespace sigd::hub

@@ -1,0 +1,96 @@
+// The client registry and the fan-out engine.
+//
+// Clients are sharded by I/O thread: each shard's path index is touched only
+// by its own thread, so fan-out takes no lock and a broadcast posts one task
+// per thread rather than one per client. A global id index (under a mutex,
+// touched on connect, disconnect and targeted sends) answers lookups and
+// listings.
+//
+//   Hub hub(executors);
+//   hub.Publish({.path = "/news"}, TextFrame("hi"), [](uint64_t n) { ... });
+#ifndef SIGD_SERVER_HUB_HUB_H_
+#define SIGD_SERVER_HUB_HUB_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/any_io_executor.hpp"
+#include "server/hub/client.h"
+#include "server/hub/frame.h"
+
+namespace sigd::hub {
+
+struct Scope {
+  std::string path;       // "" = every path
+  std::string client_id;  // "" = every client in scope
+};
+
+class Hub {
+ public:
+  using Done = std::function<void(uint64_t delivered)>;
+
+  // One executor per shard; shard i's clients run on executors[i], which must
+  // be single-threaded.
+  explicit Hub(std::vector<boost::asio::any_io_executor> executors);
+
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Both run on the client's shard thread.
+  void Register(const std::shared_ptr<Client>& client);
+  void Unregister(Client& client);
+
+  // Queues the frame for every client in scope; `done` (optional, any thread)
+  // gets the number of clients it was queued for. NotFound, without calling
+  // `done`, when a client id is given and no such client is connected.
+  absl::Status Publish(Scope scope, Frame frame, Done done = nullptr);
+
+  // Fan-out to one shard, on that shard's thread (a sender's own shard runs
+  // its part of a broadcast without a post).
+  uint64_t DeliverOnShard(size_t shard, std::string_view path, const Frame& frame);
+
+  std::shared_ptr<Client> Find(std::string_view id) const;
+
+  struct Page {
+    std::vector<std::shared_ptr<Client>> clients;
+    std::string next_token;
+    uint64_t total = 0;
+  };
+  // Clients ordered by id, optionally on one path; the token is the last id of
+  // the previous page.
+  Page List(std::string_view path, size_t page_size, std::string_view page_token) const;
+
+  size_t size() const { return count_.load(std::memory_order_relaxed); }
+  size_t shard_count() const { return shards_.size(); }
+  const boost::asio::any_io_executor& executor(size_t shard) const {
+    return shards_[shard].executor;
+  }
+
+  // Starts a close handshake on every client (shutdown).
+  void CloseAll(uint16_t code, const std::string& reason);
+
+ private:
+  struct Shard {
+    boost::asio::any_io_executor executor;
+    // Only touched on the shard's thread.
+    absl::flat_hash_map<std::string, std::vector<Client*>> by_path;
+  };
+
+  std::vector<Shard> shards_;
+  std::atomic<size_t> count_{0};
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Client>, std::less<>> by_id_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sigd::hub
+
+#endif  // SIGD_SERVER_HUB_HUB_H_

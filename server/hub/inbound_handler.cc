@@ -1,0 +1,141 @@
+#include "server/hub/inbound_handler.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "server/protocol/default_target.h"
+#include "server/protocol/frames.h"
+#include "server/rpc/convert.h"
+#include "server/util/client_id.h"
+#include "server/util/strings.h"
+
+namespace sigd::hub {
+
+using Result = routes::MessageOutcome::Result;
+
+InboundHandler::InboundHandler(Hub& hub, const routes::RouteTable& routes, Metrics& metrics,
+                               const config::Config& config, std::string node_id)
+    : hub_(hub), routes_(routes), metrics_(metrics), config_(config),
+      node_id_(std::move(node_id)) {}
+
+void InboundHandler::SendError(Client& client, std::string_view code, std::string_view message) {
+  client.Deliver(TextFrame(protocol::ErrorFrame(code, message)));
+}
+
+void InboundHandler::OnMessage(Client& sender, std::string_view data, bool is_text) {
+  metrics_.messages_in.fetch_add(1, std::memory_order_relaxed);
+  metrics_.bytes_in.fetch_add(data.size(), std::memory_order_relaxed);
+  if (sender.info().raw) {
+    HandleRaw(sender, data, is_text);
+    return;
+  }
+  if (!is_text) {
+    metrics_.invalid_messages.fetch_add(1, std::memory_order_relaxed);
+    SendError(sender, protocol::kInvalidMessage,
+              "binary frames are not accepted here; send a JSON text frame");
+    return;
+  }
+  absl::StatusOr<protocol::InboundMessage> message =
+      protocol::ParseInbound(data, config_.max_json_depth);
+  if (!message.ok()) {
+    metrics_.invalid_messages.fetch_add(1, std::memory_order_relaxed);
+    SendError(sender, protocol::kInvalidMessage, util::ToStd(message.status().message()));
+    return;
+  }
+
+  const routes::MessageOutcome outcome =
+      routes_.RouteMessage(sender.info().path, [&](const std::string& route) {
+        return MakeEvent(sigd::v1::MESSAGE, sender, &*message, route);
+      });
+  metrics_.route_events.fetch_add(outcome.handle_deliveries + outcome.observe_deliveries,
+                                  std::memory_order_relaxed);
+  metrics_.observe_dropped.fetch_add(outcome.observe_dropped, std::memory_order_relaxed);
+  switch (outcome.result) {
+    case Result::kHandled:
+      return;
+    case Result::kBusy:
+      metrics_.route_busy.fetch_add(1, std::memory_order_relaxed);
+      SendError(sender, protocol::kRouteBusy,
+                "the handler for this path is too busy to take the message; retry later");
+      return;
+    case Result::kNoHandler:
+      metrics_.no_handler.fetch_add(1, std::memory_order_relaxed);
+      SendError(sender, protocol::kNoHandler, "no handler is connected for this path");
+      return;
+    case Result::kUnrouted:
+      HandleDefault(sender, *std::move(message));
+      return;
+  }
+}
+
+void InboundHandler::HandleRaw(Client& sender, std::string_view data, bool is_text) {
+  Frame frame = is_text ? TextFrame(std::string(data)) : BinaryFrame(std::string(data));
+  hub_.Publish({.path = sender.info().path}, std::move(frame)).IgnoreError();
+}
+
+void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage message) {
+  using Kind = protocol::DefaultTarget::Kind;
+  protocol::DefaultTarget target =
+      protocol::DecideDefaultTarget(message, sender.info().path, config_.default_broadcast);
+  Frame frame = TextFrame(std::move(message.frame));
+  switch (target.kind) {
+    case Kind::kSender:
+      sender.Deliver(frame);
+      return;
+    case Kind::kClient:
+      if (!hub_.Publish({.client_id = target.value}, std::move(frame)).ok()) {
+        metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
+        SendError(sender, protocol::kUnknownClient, "no client with that id is connected");
+      }
+      return;
+    case Kind::kPath:
+      hub_.Publish({.path = std::move(target.value)}, std::move(frame)).IgnoreError();
+      return;
+    case Kind::kAll:
+      hub_.Publish({}, std::move(frame)).IgnoreError();
+      return;
+  }
+}
+
+void InboundHandler::OnConnect(const Client& client) {
+  if (client.info().raw) return;
+  const uint32_t failed =
+      routes_.RouteLifecycle(client.info().path, sigd::v1::CONNECT, [&](const std::string& route) {
+        return MakeEvent(sigd::v1::CONNECT, client, nullptr, route);
+      });
+  metrics_.lifecycle_dropped.fetch_add(failed, std::memory_order_relaxed);
+}
+
+void InboundHandler::OnDisconnect(const Client& client) {
+  if (client.info().raw) return;
+  const uint32_t failed = routes_.RouteLifecycle(
+      client.info().path, sigd::v1::DISCONNECT, [&](const std::string& route) {
+        return MakeEvent(sigd::v1::DISCONNECT, client, nullptr, route);
+      });
+  metrics_.lifecycle_dropped.fetch_add(failed, std::memory_order_relaxed);
+}
+
+routes::EventPtr InboundHandler::MakeEvent(sigd::v1::EventKind kind, const Client& client,
+                                           const protocol::InboundMessage* message,
+                                           const std::string& route) const {
+  auto event = std::make_shared<sigd::v1::SignalEvent>();
+  event->set_id(util::NewEventId());
+  event->set_kind(kind);
+  if (message != nullptr) {
+    sigd::v1::SignalData* data = event->mutable_data();
+    data->set_message_json(message->message_json);
+    data->set_path(message->path);
+    data->set_client_id(message->client_id);
+    data->set_direct(message->direct);
+  }
+  const ClientInfo& info = client.info();
+  event->mutable_endpoint()->set_address(info.local_address);
+  event->mutable_endpoint()->set_protocol(info.secure ? sigd::v1::WSS : sigd::v1::WS);
+  event->set_path(info.path);
+  event->set_route(route);
+  rpc::FillClient(client, node_id_, event->mutable_client());
+  rpc::SetTimestamp(absl::Now(), event->mutable_timestamp());
+  return event;
+}
+
+}  // namespace sigd::hub

@@ -1,0 +1,49 @@
+// What happens to a frame a client sends: parse it, offer it to the signal
+// routes, and otherwise apply Pode's default handling (direct -> clientId ->
+// path -> everyone). Bad input costs only the sender: an error frame, and the
+// connection stays open. Also announces CONNECT / DISCONNECT to subscribers
+// that asked for them.
+//
+// Runs on the sender's shard thread; never blocks.
+#ifndef SIGD_SERVER_HUB_INBOUND_HANDLER_H_
+#define SIGD_SERVER_HUB_INBOUND_HANDLER_H_
+
+#include <string>
+#include <string_view>
+
+#include "server/config/config.h"
+#include "server/hub/client.h"
+#include "server/hub/hub.h"
+#include "server/metrics.h"
+#include "server/protocol/inbound_message.h"
+#include "server/routes/route_table.h"
+
+namespace sigd::hub {
+
+class InboundHandler {
+ public:
+  InboundHandler(Hub& hub, const routes::RouteTable& routes, Metrics& metrics,
+                 const config::Config& config, std::string node_id);
+
+  void OnMessage(Client& sender, std::string_view data, bool is_text);
+  void OnConnect(const Client& client);
+  void OnDisconnect(const Client& client);
+
+ private:
+  void HandleRaw(Client& sender, std::string_view data, bool is_text);
+  void HandleDefault(Client& sender, protocol::InboundMessage message);
+  void SendError(Client& client, std::string_view code, std::string_view message);
+  routes::EventPtr MakeEvent(sigd::v1::EventKind kind, const Client& client,
+                             const protocol::InboundMessage* message,
+                             const std::string& route) const;
+
+  Hub& hub_;
+  const routes::RouteTable& routes_;
+  Metrics& metrics_;
+  const config::Config& config_;
+  const std::string node_id_;
+};
+
+}  // namespace sigd::hub
+
+#endif  // SIGD_SERVER_HUB_INBOUND_HANDLER_H_

@@ -1,0 +1,75 @@
+// sigd: wires the command line, the process limits and the signals to a
+// Server. Everything else lives in the core library.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "server/config/config.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+// Open files are the ceiling on connections: take everything the hard limit
+// allows.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open-file limit raised from {} to {}", before, limit.rlim_cur);
+  } else {
+    spdlog::warn("could not raise the open-file limit from {}", before);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  absl::StatusOr<sigd::config::Config> config = sigd::config::LoadConfig(args);
+  if (!config.ok()) {
+    std::fprintf(stderr, "sigd: %s\n", std::string(config.status().message()).c_str());
+    std::fprintf(stderr, "Run 'sigd --help' for the settings.\n");
+    return 2;
+  }
+  if (config->exit_now) {
+    std::fputs(config->output.c_str(), stdout);
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  RaiseOpenFileLimit();
+
+  // Signals are taken synchronously by this thread; every thread started
+  // after this point inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const std::string listen = config->listen;
+  const std::string grpc_listen = config->grpc_listen;
+  sigd::Server server(*std::move(config));
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "sigd: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  auto with_port = [](const std::string& hostport, uint16_t port) {
+    return hostport.substr(0, hostport.rfind(':') + 1) + std::to_string(port);
+  };
+  spdlog::info("sigd ready: http/ws on {}, grpc on {}", with_port(listen, server.http_port()),
+               with_port(grpc_listen, server.grpc_port()));
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+  server.Stop();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,36 @@
+// What sigd writes to clients: signal values, error frames and the welcome
+// frame. A signal whose value is a JSON string goes out as the string's raw
+// text ("hi" -> hi); any other JSON value as compact JSON ({"a":1}).
+#ifndef SIGD_SERVER_PROTOCOL_FRAMES_H_
+#define SIGD_SERVER_PROTOCOL_FRAMES_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
+
+namespace sigd::protocol {
+
+// Error codes carried in {"error":{"code":...}} frames.
+inline constexpr std::string_view kInvalidMessage = "invalid_message";
+inline constexpr std::string_view kUnknownClient = "unknown_client";
+inline constexpr std::string_view kNoHandler = "no_handler";
+inline constexpr std::string_view kRouteBusy = "route_busy";
+
+// {"error":{"code":"<code>","message":"<message>"}}
+std::string ErrorFrame(std::string_view code, std::string_view message);
+
+// {"welcome":{"clientId":"<id>"}}
+std::string WelcomeFrame(std::string_view client_id);
+
+// Validates JSON text and returns the frame for it (raw string or compact
+// JSON). InvalidArgument for invalid JSON or JSON nested deeper than max_depth.
+absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth);
+
+// Compact JSON, with invalid UTF-8 replaced rather than thrown on.
+std::string DumpCompact(const nlohmann::json& value);
+
+}  // namespace sigd::protocol
+
+#endif  // SIGD_SERVER_PROTOCOL_FRAMES_H_

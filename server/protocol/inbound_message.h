@@ -1,0 +1,44 @@
+// Parsing of what a browser sends: a text frame holding
+//   {"message": <any JSON>, "path": "/x", "clientId": "id", "direct": true}
+// Only `message` is required. Keys match case-insensitively (Pode accepts
+// "Message"), unknown keys are ignored, an empty path or clientId counts as
+// absent, and a non-string path/clientId or non-boolean direct is invalid.
+//
+// Nesting depth is checked before the JSON parser runs, so copying or
+// re-serialising the parsed value (both recursive in nlohmann-json) can never
+// overflow the stack however deep the input.
+//
+//   absl::StatusOr<InboundMessage> m = ParseInbound(frame_text, 64);
+//   if (!m.ok()) SendError("invalid_message", m.status().message());
+#ifndef SIGD_SERVER_PROTOCOL_INBOUND_MESSAGE_H_
+#define SIGD_SERVER_PROTOCOL_INBOUND_MESSAGE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace sigd::protocol {
+
+inline constexpr int kDefaultMaxJsonDepth = 64;
+
+struct InboundMessage {
+  std::string message_json;  // `message` re-serialised as compact JSON
+  std::string frame;         // what goes out: a JSON string raw, anything else compact
+  std::string path;          // empty when absent
+  std::string client_id;     // empty when absent
+  bool direct = false;
+};
+
+// InvalidArgument with a human-readable reason for anything that is not a
+// valid inbound message.
+absl::StatusOr<InboundMessage> ParseInbound(std::string_view text,
+                                            int max_depth = kDefaultMaxJsonDepth);
+
+// Checks that `text` nests arrays/objects no deeper than max_depth, without
+// parsing it (strings and escapes are skipped correctly).
+bool WithinJsonDepth(std::string_view text, int max_depth);
+
+}  // namespace sigd::protocol
+
+#endif  // SIGD_SERVER_PROTOCOL_INBOUND_MESSAGE_H_

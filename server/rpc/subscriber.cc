@@ -1,0 +1,125 @@
+#include "server/rpc/subscriber.h"
+
+#include <utility>
+
+namespace sigd::rpc {
+
+SubscriberSink::SubscriberSink(size_t max_queue, Metrics& metrics)
+    : max_queue_(max_queue), metrics_(metrics) {}
+
+void SubscriberSink::Attach(SubscriberReactor* reactor) {
+  {
+    absl::MutexLock lock(&mu_);
+    reactor_ = reactor;
+  }
+  Pump();
+}
+
+void SubscriberSink::SetOnEnd(std::function<void()> on_end) {
+  bool run_now = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ending_) {
+      run_now = true;
+    } else {
+      on_end_ = std::move(on_end);
+    }
+  }
+  if (run_now && on_end) on_end();
+}
+
+bool SubscriberSink::Offer(routes::EventPtr event) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ending_ || queue_.size() >= max_queue_) return false;
+    queue_.push_back(std::move(event));
+    if (in_flight_ != nullptr) return true;  // OnWriteDone picks it up
+  }
+  Pump();
+  return true;
+}
+
+void SubscriberSink::End(grpc::Status status, bool flush) {
+  std::function<void()> on_end;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ending_) return;
+    ending_ = true;
+    final_status_ = std::move(status);
+    if (!flush) {
+      metrics_.subscriber_events_dropped.fetch_add(queue_.size(), std::memory_order_relaxed);
+      queue_.clear();
+    }
+    on_end = std::move(on_end_);
+  }
+  if (on_end) on_end();
+  Pump();
+}
+
+void SubscriberSink::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.reset();
+  }
+  if (!ok) {
+    // The stream is broken (client gone): nothing more can be written.
+    End(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"), /*flush=*/false);
+  }
+  Pump();
+}
+
+void SubscriberSink::Pump() {
+  SubscriberReactor* reactor = nullptr;
+  const sigd::v1::SignalEvent* next = nullptr;
+  bool finish = false;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (reactor_ == nullptr || finished_ || in_flight_ != nullptr) return;
+    if (!queue_.empty()) {
+      in_flight_ = std::move(queue_.front());
+      queue_.pop_front();
+      next = in_flight_.get();
+    } else if (ending_) {
+      finished_ = true;
+      finish = true;
+      status = final_status_;
+    } else {
+      return;
+    }
+    reactor = reactor_;
+  }
+  // Outside the lock: a reaction may run inline. The reactor is alive until
+  // Finish, and Finish is called once, here, with no write outstanding.
+  if (next != nullptr) {
+    reactor->StartWrite(next);
+  } else if (finish) {
+    reactor->Finish(status);
+  }
+}
+
+void SubscriberSink::Detach() {
+  {
+    absl::MutexLock lock(&mu_);
+    reactor_ = nullptr;
+  }
+  End(grpc::Status::CANCELLED, /*flush=*/false);
+}
+
+SubscriberReactor::SubscriberReactor(std::shared_ptr<SubscriberSink> sink)
+    : sink_(std::move(sink)) {
+  sink_->Attach(this);
+}
+
+void SubscriberReactor::OnWriteDone(bool ok) { sink_->OnWriteDone(ok); }
+
+void SubscriberReactor::OnCancel() {
+  sink_->End(grpc::Status::CANCELLED, /*flush=*/false);
+}
+
+void SubscriberReactor::OnDone() {
+  sink_->Detach();
+  delete this;
+}
+
+}  // namespace sigd::rpc

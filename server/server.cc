@@ -1,0 +1,129 @@
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/ip/address.hpp"
+#include "spdlog/spdlog.h"
+
+namespace sigd {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "sigd";
+  return buf;
+}
+
+absl::StatusOr<net::ip::tcp::endpoint> ResolveListen(const std::string& listen) {
+  std::string host;
+  uint16_t port;
+  if (absl::Status s = config::SplitHostPort(listen, &host, &port); !s.ok()) return s;
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen: \"", host, "\" is not an IP address"));
+  }
+  return net::ip::tcp::endpoint(address, port);
+}
+
+}  // namespace
+
+Server::Server(config::Config config)
+    : config_(std::move(config)),
+      node_id_(config_.node_id.empty() ? HostName() : config_.node_id) {}
+
+Server::~Server() { Stop(); }
+
+absl::Status Server::Start() {
+  if (started_) return absl::FailedPreconditionError("already started");
+  for (const std::string& raw : config_.raw_paths) {
+    absl::StatusOr<routes::RoutePattern> p = routes::RoutePattern::Parse(raw);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--raw-path: ", p.status().message()));
+    raw_paths_.push_back(*std::move(p));
+  }
+  std::vector<routes::RoutePattern> pinned;
+  for (const std::string& route : config_.pinned_routes) {
+    absl::StatusOr<routes::RoutePattern> p = routes::RoutePattern::Parse(route);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--pin-route: ", p.status().message()));
+    pinned.push_back(*std::move(p));
+  }
+  absl::StatusOr<net::ip::tcp::endpoint> endpoint = ResolveListen(config_.listen);
+  if (!endpoint.ok()) return endpoint.status();
+
+  size_t threads = config_.io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<net::any_io_executor> executors;
+  for (size_t i = 0; i < threads; ++i) {
+    // concurrency_hint 1: each context is run by exactly one thread, which
+    // lets Asio drop its internal locking.
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    executors.push_back(contexts_.back()->get_executor());
+  }
+  static_files_ = std::make_unique<http::StaticFiles>(config_.public_dir);
+  hub_ = std::make_unique<hub::Hub>(std::move(executors));
+  routes_ = std::make_unique<routes::RouteTable>(std::move(pinned));
+  inbound_ = std::make_unique<hub::InboundHandler>(*hub_, *routes_, metrics_, config_, node_id_);
+  context_ = std::make_unique<ws::Context>(
+      ws::Context{config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_});
+
+  listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
+  if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
+  http_port_ = listener_->port();
+
+  service_ = std::make_unique<rpc::SignalService>(*hub_, *routes_, metrics_, config_, node_id_);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<uint64_t>(config_.max_message_bytes + 64 * 1024, 64u * 1024 * 1024)));
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || grpc_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", config_.grpc_listen));
+  }
+  grpc_port_ = static_cast<uint16_t>(grpc_port);
+
+  for (auto& context : contexts_) {
+    work_.push_back(net::make_work_guard(*context));
+    threads_.emplace_back([ctx = context.get()] { ctx->run(); });
+  }
+  listener_->Run();
+  started_ = true;
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!started_) {
+    if (grpc_server_) grpc_server_->Shutdown();
+    return;
+  }
+  listener_->Stop();
+  // Streams first, so backends learn at once; they flush what is queued.
+  service_->EndAllStreams();
+  hub_->CloseAll(1001, "server shutting down");
+
+  // Clients get until the drain timeout to finish their close handshakes.
+  const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+  while (hub_->size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  work_.clear();
+  for (auto& context : contexts_) context->stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+}  // namespace sigd

@@ -1,0 +1,77 @@
+// A whole sigd node in one object: I/O threads (one shard of clients each),
+// the HTTP/WebSocket listener, the gRPC control plane, the hub and the route
+// table. main() only wires a Server to the command line and the signals;
+// integration tests run one in-process on port 0.
+//
+//   Server server(config);
+//   if (absl::Status s = server.Start(); !s.ok()) { ... }
+//   ... server.http_port(), server.grpc_port() ...
+//   server.Stop();   // 1001 to clients, UNAVAILABLE to streams, threads joined
+#ifndef SIGD_SERVER_SERVER_H_
+#define SIGD_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "grpcpp/grpcpp.h"
+#include "server/config/config.h"
+#include "server/http/static_files.h"
+#include "server/hub/hub.h"
+#include "server/hub/inbound_handler.h"
+#include "server/metrics.h"
+#include "server/routes/route_table.h"
+#include "server/rpc/signal_service.h"
+#include "server/ws/context.h"
+#include "server/ws/listener.h"
+
+namespace sigd {
+
+class Server {
+ public:
+  explicit Server(config::Config config);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  absl::Status Start();
+  // Graceful stop; idempotent. Returns once every thread has exited.
+  void Stop();
+
+  uint16_t http_port() const { return http_port_; }
+  uint16_t grpc_port() const { return grpc_port_; }
+  const std::string& node_id() const { return node_id_; }
+  hub::Hub& hub() { return *hub_; }
+  const Metrics& metrics() const { return metrics_; }
+  size_t subscriber_count() const { return service_ ? service_->subscriber_count() : 0; }
+
+ private:
+  config::Config config_;
+  std::string node_id_;
+  Metrics metrics_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::vector<routes::RoutePattern> raw_paths_;
+  std::unique_ptr<http::StaticFiles> static_files_;
+  std::unique_ptr<hub::Hub> hub_;
+  std::unique_ptr<routes::RouteTable> routes_;
+  std::unique_ptr<hub::InboundHandler> inbound_;
+  std::unique_ptr<ws::Context> context_;
+  std::shared_ptr<ws::Listener> listener_;
+  std::unique_ptr<rpc::SignalService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  uint16_t http_port_ = 0;
+  uint16_t grpc_port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace sigd
+
+#endif  // SIGD_SERVER_SERVER_H_

@@ -1,0 +1,81 @@
+#include "server/util/url.h"
+
+#include "absl/status/status.h"
+
+namespace sigd::util {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PercentDecode(std::string_view in, bool plus_as_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return absl::InvalidArgumentError("truncated percent escape");
+      }
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("bad percent escape");
+      const char decoded = static_cast<char>(hi * 16 + lo);
+      if (decoded == '\0') return absl::InvalidArgumentError("escaped NUL in URL");
+      out.push_back(decoded);
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Target> ParseTarget(std::string_view target) {
+  if (target.empty() || target.front() != '/') {
+    return absl::InvalidArgumentError("request target must start with '/'");
+  }
+  Target result;
+  const size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  // A fragment never reaches a server, but tolerate one in hand-made requests.
+  if (const size_t hash = raw_path.find('#'); hash != std::string_view::npos) {
+    raw_path = raw_path.substr(0, hash);
+  }
+  absl::StatusOr<std::string> path = PercentDecode(raw_path, /*plus_as_space=*/false);
+  if (!path.ok()) return path.status();
+  result.path = *std::move(path);
+  if (q == std::string_view::npos) return result;
+
+  std::string_view query = target.substr(q + 1);
+  if (const size_t hash = query.find('#'); hash != std::string_view::npos) {
+    query = query.substr(0, hash);
+  }
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    absl::StatusOr<std::string> key = PercentDecode(pair.substr(0, eq), true);
+    if (!key.ok()) return key.status();
+    std::string value;
+    if (eq != std::string_view::npos) {
+      absl::StatusOr<std::string> v = PercentDecode(pair.substr(eq + 1), true);
+      if (!v.ok()) return v.status();
+      value = *std::move(v);
+    }
+    result.query.emplace(*std::move(key), std::move(value));
+  }
+  return result;
+}
+
+}  // namespace sigd::util

@@ -1,0 +1,28 @@
+// What every HTTP and WebSocket session shares: settings and the server's
+// long-lived parts. Owned by Server, which outlives every session.
+#ifndef SIGD_SERVER_WS_CONTEXT_H_
+#define SIGD_SERVER_WS_CONTEXT_H_
+
+#include <vector>
+
+#include "server/config/config.h"
+#include "server/http/static_files.h"
+#include "server/hub/hub.h"
+#include "server/hub/inbound_handler.h"
+#include "server/metrics.h"
+#include "server/routes/route_pattern.h"
+
+namespace sigd::ws {
+
+struct Context {
+  const config::Config& config;
+  hub::Hub& hub;
+  hub::InboundHandler& inbound;
+  const http::StaticFiles& static_files;
+  const std::vector<routes::RoutePattern>& raw_paths;
+  Metrics& metrics;
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_CONTEXT_H_

@@ -1,0 +1,202 @@
+#include "server/ws/http_session.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "boost/asio/dispatch.hpp"
+#include "boost/beast/core/bind_handler.hpp"
+#include "boost/beast/http/empty_body.hpp"
+#include "boost/beast/http/file_body.hpp"
+#include "boost/beast/http/read.hpp"
+#include "boost/beast/http/write.hpp"
+#include "boost/beast/websocket/rfc6455.hpp"
+#include "server/protocol/frames.h"
+#include "server/util/client_id.h"
+#include "server/util/strings.h"
+#include "server/util/url.h"
+#include "server/ws/ws_session.h"
+
+namespace sigd::ws {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kBodyLimit = 64 * 1024;
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket socket, size_t shard, Context& context)
+    : stream_(std::move(socket)), shard_(shard), context_(context) {}
+
+void HttpSession::Run() {
+  // The whole request, however slowly it trickles in, must arrive by the
+  // deadline: one expiry for the read, set once.
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+}
+
+void HttpSession::DoRead() {
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(kBodyLimit);
+  stream_.expires_after(context_.config.handshake_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+}
+
+void HttpSession::OnRead(beast::error_code ec, size_t) {
+  if (ec == http::error::end_of_stream) {
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    return;
+  }
+  if (ec == http::error::header_limit || ec == http::error::body_limit) {
+    Request empty;
+    empty.version(11);
+    SendError(empty, ec == http::error::header_limit
+                         ? http::status::request_header_fields_too_large
+                         : http::status::payload_too_large,
+              ec.message());
+    return;
+  }
+  if (ec) return;  // timeout, reset, malformed request: nothing to answer
+  context_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+  Request request = parser_->release();
+  if (beast::websocket::is_upgrade(request)) {
+    Upgrade(std::move(request));
+    return;
+  }
+  ServeStatic(request);
+}
+
+void HttpSession::Upgrade(Request request) {
+  absl::StatusOr<util::Target> target = util::ParseTarget(request.target());
+  if (!target.ok()) {
+    SendError(request, http::status::bad_request, util::ToStd(target.status().message()));
+    return;
+  }
+  beast::error_code ec;
+  hub::ClientInfo info;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  const auto local = stream_.socket().local_endpoint(ec);
+  if (ec) return;  // the peer is already gone
+  info.id = util::NewClientId();
+  info.connected_at = absl::Now();
+  info.remote_address = absl::StrCat(remote.address().to_string(), ":", remote.port());
+  info.local_address = absl::StrCat(local.address().to_string(), ":", local.port());
+  info.path = std::move(target->path);
+  info.query = std::move(target->query);
+  info.user_agent = std::string(request[http::field::user_agent]);
+  info.origin = std::string(request[http::field::origin]);
+  for (const routes::RoutePattern& raw : context_.raw_paths) {
+    if (raw.Matches(info.path)) info.raw = true;
+  }
+  // The upgrade keeps the same deadline: the handshake timeout covers the
+  // request and the upgrade response together.
+  stream_.expires_never();
+  std::make_shared<WsSession>(stream_.release_socket(), shard_, context_, std::move(info))
+      ->Run(std::move(request));
+}
+
+void HttpSession::ServeStatic(const Request& request) {
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        http::status::method_not_allowed, request.version());
+    res->set(http::field::allow, "GET, HEAD");
+    res->set(http::field::content_type, "application/json");
+    res->body() = R"({"error":{"code":"method_not_allowed","message":"use GET or HEAD"}})";
+    res->keep_alive(request.keep_alive());
+    res->prepare_payload();
+    Send(std::move(res));
+    return;
+  }
+  absl::StatusOr<util::Target> target = util::ParseTarget(request.target());
+  if (!target.ok()) {
+    SendError(request, http::status::bad_request, util::ToStd(target.status().message()));
+    return;
+  }
+  absl::StatusOr<sigd::http::StaticFile> file = context_.static_files.Resolve(target->path);
+  if (!file.ok()) {
+    SendError(request, http::status::not_found, "not found");
+    return;
+  }
+  const bool head = request.method() == http::verb::head;
+  auto set_common = [&](auto& res) {
+    res.set(http::field::server, "sigd");
+    res.set(http::field::etag, file->etag);
+    res.set(http::field::last_modified, file->last_modified);
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(request.keep_alive());
+  };
+  if (sigd::http::IsNotModified(*file, request[http::field::if_none_match],
+                          request[http::field::if_modified_since])) {
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::not_modified,
+                                                                  request.version());
+    set_common(*res);
+    Send(std::move(res));
+    return;
+  }
+  http::file_body::value_type body;
+  beast::error_code ec;
+  body.open(file->path.c_str(), beast::file_mode::scan, ec);
+  if (ec) {
+    SendError(request, http::status::not_found, "not found");
+    return;
+  }
+  if (head) {
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok,
+                                                                  request.version());
+    set_common(*res);
+    res->set(http::field::content_type, file->content_type);
+    res->content_length(body.size());
+    Send(std::move(res));
+    return;
+  }
+  auto res = std::make_shared<http::response<http::file_body>>(
+      std::piecewise_construct, std::make_tuple(std::move(body)),
+      std::make_tuple(http::status::ok, request.version()));
+  set_common(*res);
+  res->set(http::field::content_type, file->content_type);
+  res->prepare_payload();
+  Send(std::move(res));
+}
+
+void HttpSession::SendError(const Request& request, http::status status,
+                            std::string_view message) {
+  auto res = std::make_shared<http::response<http::string_body>>(status, request.version());
+  res->set(http::field::server, "sigd");
+  res->set(http::field::content_type, "application/json");
+  // The reason phrase as a code: "Not Found" -> "not_found".
+  std::string code(http::obsolete_reason(status));
+  for (char& c : code) c = c == ' ' ? '_' : static_cast<char>(std::tolower(c));
+  res->body() = protocol::ErrorFrame(code, message);
+  // After a malformed or oversized request the stream position is unknown.
+  res->keep_alive(request.keep_alive() && status == http::status::not_found);
+  res->prepare_payload();
+  Send(std::move(res));
+}
+
+template <typename Response>
+void HttpSession::Send(std::shared_ptr<Response> response) {
+  const bool keep_alive = response->keep_alive();
+  Response& ref = *response;
+  response_ = std::move(response);
+  stream_.expires_after(context_.config.handshake_timeout);
+  http::async_write(stream_, ref,
+                    beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(),
+                                              keep_alive));
+}
+
+void HttpSession::OnWrite(bool keep_alive, beast::error_code ec, size_t) {
+  response_.reset();
+  if (ec) return;
+  if (!keep_alive) {
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    return;
+  }
+  DoRead();
+}
+
+}  // namespace sigd::ws

@@ -1,0 +1,48 @@
+// One TCP connection before (or instead of) a WebSocket: reads HTTP requests
+// under one total deadline (not reset by trickling bytes), serves static files
+// with keep-alive, and hands an upgrade request to a WebSocket session.
+#ifndef SIGD_SERVER_WS_HTTP_SESSION_H_
+#define SIGD_SERVER_WS_HTTP_SESSION_H_
+
+#include <memory>
+#include <optional>
+
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/core/tcp_stream.hpp"
+#include "boost/beast/http/message.hpp"
+#include "boost/beast/http/parser.hpp"
+#include "boost/beast/http/string_body.hpp"
+#include "server/ws/context.h"
+
+namespace sigd::ws {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, size_t shard, Context& context);
+  void Run();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void DoRead();
+  void OnRead(boost::beast::error_code ec, size_t bytes);
+  void Upgrade(Request request);
+  void ServeStatic(const Request& request);
+  template <typename Response>
+  void Send(std::shared_ptr<Response> response);
+  void OnWrite(bool keep_alive, boost::beast::error_code ec, size_t bytes);
+  void SendError(const Request& request, boost::beast::http::status status,
+                 std::string_view message);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<void> response_;  // keeps the response in flight alive
+  const size_t shard_;
+  Context& context_;
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_HTTP_SESSION_H_

@@ -1,0 +1,65 @@
+#include "server/ws/listener.h"
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/beast/core/bind_handler.hpp"
+#include "server/ws/http_session.h"
+#include "spdlog/spdlog.h"
+
+namespace sigd::ws {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::any_io_executor executor, Context& context)
+    : acceptor_(std::move(executor)), context_(context) {}
+
+absl::Status Listener::Open(const tcp::endpoint& endpoint) {
+  boost::beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", endpoint.address().to_string(),
+                                               ":", endpoint.port(), ": ", ec.message()));
+  }
+  port_ = acceptor_.local_endpoint().port();
+  return absl::OkStatus();
+}
+
+void Listener::Run() {
+  net::dispatch(acceptor_.get_executor(),
+                boost::beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
+}
+
+void Listener::Stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::beast::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void Listener::DoAccept() {
+  const size_t shard = next_shard_;
+  next_shard_ = (next_shard_ + 1) % context_.hub.shard_count();
+  // The socket is created on its shard's executor, so every operation of the
+  // session runs on that shard's thread.
+  acceptor_.async_accept(
+      context_.hub.executor(shard),
+      boost::beast::bind_front_handler(&Listener::OnAccept, shared_from_this(), shard));
+}
+
+void Listener::OnAccept(size_t shard, boost::beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // EMFILE and friends: keep accepting; the condition is usually transient.
+    spdlog::warn("accept failed: {}", ec.message());
+  } else {
+    std::make_shared<HttpSession>(std::move(socket), shard, context_)->Run();
+  }
+  DoAccept();
+}
+
+}  // namespace sigd::ws

@@ -1,0 +1,226 @@
+#include "server/ws/ws_session.h"
+
+#include <utility>
+
+#include "boost/asio/post.hpp"
+#include "boost/beast/core/bind_handler.hpp"
+#include "boost/beast/websocket/rfc6455.hpp"
+#include "server/protocol/frames.h"
+#include "spdlog/spdlog.h"
+
+namespace sigd::ws {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+namespace {
+
+// A read buffer that grew for one large message is given back afterwards, so
+// an idle connection holds only what small messages need.
+constexpr size_t kKeepReadCapacity = 16 * 1024;
+// A queue whose storage grew during a burst is given back once it drains.
+constexpr size_t kKeepQueueCapacity = 64;
+// How long a close handshake may take before the socket is cut.
+constexpr std::chrono::seconds kCloseGrace{5};
+
+bool WantsWelcome(const hub::ClientInfo& info) {
+  auto it = info.query.find("welcome");
+  return it != info.query.end() && (it->second == "1" || it->second == "true");
+}
+
+}  // namespace
+
+WsSession::WsSession(net::ip::tcp::socket socket, size_t shard, Context& context,
+                     hub::ClientInfo info)
+    : hub::Client(shard), ws_(std::move(socket)), context_(context), info_(std::move(info)) {}
+
+WsSession::~WsSession() = default;
+
+void WsSession::Run(beast::http::request<beast::http::string_body> request) {
+  const config::Config& config = context_.config;
+  // Beast pings after idle_timeout/2 without input and gives up after another
+  // idle_timeout/2: ping after `keepalive`, close if nothing for as long again.
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = config.handshake_timeout;
+  timeouts.idle_timeout = 2 * config.keepalive;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [id = info_.id](websocket::response_type& res) {
+        res.set(beast::http::field::server, "sigd");
+        res.set("X-Signal-Client-Id", id);
+      }));
+  ws_.read_message_max(config.max_message_bytes);
+  ws_.auto_fragment(false);
+
+  // The welcome frame is queued before the client is registered, so it is
+  // the first frame the client sees even if a broadcast races the upgrade.
+  if (!info_.raw && WantsWelcome(info_)) {
+    const hub::Frame welcome = hub::TextFrame(protocol::WelcomeFrame(info_.id));
+    frames_.push_back(welcome);
+    queued_bytes_ += welcome.size();
+  }
+  // Registered before the upgrade response: from the moment the client's
+  // socket opens it receives broadcasts and is listed.
+  registered_ = true;
+  context_.hub.Register(shared_from_this());
+  ws_.async_accept(request, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
+}
+
+void WsSession::OnAccept(beast::error_code ec) {
+  if (ec) {
+    context_.metrics.handshakes_failed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("upgrade failed for {} on {}: {}", info_.remote_address, info_.path,
+                  ec.message());
+    Finish();
+    return;
+  }
+  open_ = true;
+  context_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("client {} connected on {} from {}", info_.id, info_.path, info_.remote_address);
+  context_.inbound.OnConnect(*this);
+  if (head_ < frames_.size()) {
+    DoWrite();
+  } else if (closing_) {
+    DoClose();
+  }
+  DoRead();
+}
+
+void WsSession::DoRead() {
+  ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
+}
+
+void WsSession::OnRead(beast::error_code ec, size_t bytes) {
+  if (ec) {
+    // Beast has already answered protocol errors with the right close code
+    // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
+    spdlog::debug("client {} read ended: {}", info_.id, ec.message());
+    Finish();
+    return;
+  }
+  if (!closing_) {
+    messages_in_.fetch_add(1, std::memory_order_relaxed);
+    const auto data = read_buffer_.cdata();
+    context_.inbound.OnMessage(
+        *this, std::string_view(static_cast<const char*>(data.data()), data.size()),
+        ws_.got_text());
+  }
+  read_buffer_.consume(bytes);
+  if (read_buffer_.capacity() > kKeepReadCapacity) read_buffer_.shrink_to_fit();
+  DoRead();
+}
+
+bool WsSession::Deliver(const hub::Frame& frame) {
+  if (closing_) return false;
+  const size_t pending = frames_.size() - head_;
+  if (pending > 0 && (pending >= context_.config.queue_max_frames ||
+                      queued_bytes_ + frame.size() > context_.config.queue_max_bytes)) {
+    context_.metrics.slow_client_closes.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("client {} on {} closed: outbound queue full ({} frames, {} bytes)", info_.id,
+                 info_.path, pending, queued_bytes_);
+    StartClose(1013, "outbound queue full");
+    return false;
+  }
+  frames_.push_back(frame);
+  queued_bytes_ += frame.size();
+  if (open_ && !writing_) DoWrite();
+  return true;
+}
+
+void WsSession::DoWrite() {
+  writing_ = true;
+  const hub::Frame& frame = frames_[head_];
+  ws_.text(!frame.binary);
+  // The buffer points into the shared string, which stays put even if
+  // frames_ reallocates while the write is in flight.
+  ws_.async_write(net::buffer(*frame.data),
+                  beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
+}
+
+void WsSession::OnWrite(beast::error_code ec, size_t bytes) {
+  writing_ = false;
+  queued_bytes_ -= frames_[head_].size();
+  frames_[head_] = {};
+  ++head_;
+  if (head_ == frames_.size()) {
+    frames_.clear();
+    head_ = 0;
+    if (frames_.capacity() > kKeepQueueCapacity) frames_.shrink_to_fit();
+  }
+  if (ec) {
+    // The stream is unusable; closing the socket ends the read loop.
+    beast::error_code ignored;
+    ws_.next_layer().close(ignored);
+    return;
+  }
+  messages_out_.fetch_add(1, std::memory_order_relaxed);
+  context_.metrics.frames_out.fetch_add(1, std::memory_order_relaxed);
+  context_.metrics.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  if (head_ < frames_.size()) {
+    DoWrite();
+  } else if (closing_ && !close_sent_) {
+    DoClose();
+  }
+}
+
+void WsSession::Close(uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+    self->StartClose(code, reason);
+  });
+}
+
+void WsSession::StartClose(uint16_t code, std::string reason) {
+  if (closing_) return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  if (code == 1013) {
+    // Dropped as slow: what is still queued will never be sent. Keep only the
+    // frame in flight.
+    const size_t keep = writing_ ? head_ + 1 : head_;
+    uint64_t dropped = 0;
+    for (size_t i = keep; i < frames_.size(); ++i) {
+      queued_bytes_ -= frames_[i].size();
+      ++dropped;
+    }
+    frames_.resize(keep);
+    context_.metrics.frames_dropped_slow.fetch_add(dropped, std::memory_order_relaxed);
+  }
+  // Whatever happens to the handshake, the socket goes after a grace period.
+  close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
+  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    beast::error_code ignored;
+    self->ws_.next_layer().close(ignored);
+  });
+  if (!open_) return;  // OnAccept closes once the upgrade is done
+  if (!writing_ && head_ == frames_.size()) DoClose();
+}
+
+void WsSession::DoClose() {
+  close_sent_ = true;
+  ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+                  [self = shared_from_this()](beast::error_code ec) {
+                    // On success the read loop sees the peer's close and ends.
+                    if (ec) {
+                      beast::error_code ignored;
+                      self->ws_.next_layer().close(ignored);
+                    }
+                  });
+}
+
+void WsSession::Finish() {
+  if (close_timer_) close_timer_->cancel();
+  if (!registered_) return;
+  registered_ = false;
+  if (open_) {
+    context_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+    context_.inbound.OnDisconnect(*this);
+  }
+  context_.hub.Unregister(*this);
+}
+
+}  // namespace sigd::ws

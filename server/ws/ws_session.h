@@ -1,0 +1,85 @@
+// One WebSocket client. Reads frames and hands them to the inbound handler;
+// writes queued frames one at a time from a bounded queue of shared buffers.
+//
+// Lifetime: shared_from_this in every pending operation; the hub's registry
+// holds a reference from just before the upgrade response until the read loop
+// ends. Threading: the socket lives on one shard's single-threaded
+// io_context, so every member runs on that thread and needs no lock; only
+// Close() may be called from elsewhere, and it posts.
+//
+// Slow clients: the queue is bounded in bytes and frames (a frame is always
+// admitted to an empty queue). A client that lets it fill is closed with 1013
+// and counted; a close handshake that cannot complete is cut off by a timer,
+// so a client that never reads cannot hold memory.
+#ifndef SIGD_SERVER_WS_WS_SESSION_H_
+#define SIGD_SERVER_WS_WS_SESSION_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/http/message.hpp"
+#include "boost/beast/http/string_body.hpp"
+#include "boost/beast/websocket/stream.hpp"
+#include "server/hub/client.h"
+#include "server/ws/context.h"
+
+namespace sigd::ws {
+
+class WsSession : public hub::Client, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(boost::asio::ip::tcp::socket socket, size_t shard, Context& context,
+            hub::ClientInfo info);
+  ~WsSession() override;
+
+  // Registers the client, then answers the upgrade.
+  void Run(boost::beast::http::request<boost::beast::http::string_body> request);
+
+  const hub::ClientInfo& info() const override { return info_; }
+  bool Deliver(const hub::Frame& frame) override;
+  void Close(uint16_t code, std::string reason) override;
+  uint64_t messages_in() const override { return messages_in_.load(std::memory_order_relaxed); }
+  uint64_t messages_out() const override {
+    return messages_out_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  void OnAccept(boost::beast::error_code ec);
+  void DoRead();
+  void OnRead(boost::beast::error_code ec, size_t bytes);
+  void DoWrite();
+  void OnWrite(boost::beast::error_code ec, size_t bytes);
+  void StartClose(uint16_t code, std::string reason);
+  void DoClose();
+  void Finish();
+
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  boost::beast::flat_buffer read_buffer_;
+  Context& context_;
+  const hub::ClientInfo info_;
+
+  // Outbound queue: frames_[head_..] are pending; frames_[head_] is in flight
+  // while writing_.
+  std::vector<hub::Frame> frames_;
+  size_t head_ = 0;
+  uint64_t queued_bytes_ = 0;
+  bool open_ = false;        // upgrade completed
+  bool writing_ = false;
+  bool closing_ = false;     // no more frames accepted
+  bool close_sent_ = false;
+  bool registered_ = false;
+  uint16_t close_code_ = 1000;
+  std::string close_reason_;
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
+
+  std::atomic<uint64_t> messages_in_{0};
+  std::atomic<uint64_t> messages_out_{0};
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_WS_SESSION_H_
