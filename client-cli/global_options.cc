@@ -15,8 +15,19 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   app.add_option("-t,--timeout", options.timeout_seconds,
                  "deadline of each call, in seconds")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check([](const std::string& value) -> std::string {
+        double seconds = 0;
+        // Beyond about 30 years the deadline arithmetic would overflow.
+        if (!CLI::detail::lexical_cast(value, seconds) || !(seconds > 0) ||
+            seconds > 1e9) {
+          return "must be a positive number of seconds";
+        }
+        return "";
+      });
   app.add_flag("--json", options.json, "print results as JSON");
+  // Global flags are accepted after the command name too
+  // ("sigctl info --server HOST:PORT"); subcommands inherit this setting.
+  app.fallthrough();
 }
 
 }  // namespace sigd::cli

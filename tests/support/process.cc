@@ -281,10 +281,30 @@ bool ChildProcess::WaitFor(Stream stream,
                            const std::function<bool(const std::string&)>& done,
                            std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  const std::string& text = stream == Stream::kStdout ? out_ : err_;
-  const bool& closed = stream == Stream::kStdout ? out_closed_ : err_closed_;
-  cv_.wait_for(lock, timeout, [&] { return done(text) || closed; });
-  return done(text);
+  auto satisfied = [&] {
+    switch (stream) {
+      case Stream::kStdout:
+        return done(out_);
+      case Stream::kStderr:
+        return done(err_);
+      case Stream::kEither:
+        return done(out_) || done(err_);
+    }
+    return false;
+  };
+  auto ended = [&] {
+    switch (stream) {
+      case Stream::kStdout:
+        return out_closed_;
+      case Stream::kStderr:
+        return err_closed_;
+      case Stream::kEither:
+        return out_closed_ && err_closed_;
+    }
+    return true;
+  };
+  cv_.wait_for(lock, timeout, [&] { return satisfied() || ended(); });
+  return satisfied();
 }
 
 bool ChildProcess::WaitForStdout(std::string_view substring,
@@ -332,6 +352,12 @@ bool ChildProcess::WaitForStderr(const std::regex& re,
                                  std::chrono::milliseconds timeout,
                                  std::vector<std::string>* groups) {
   return WaitForMatch(Stream::kStderr, re, timeout, groups);
+}
+
+bool ChildProcess::WaitForOutput(const std::regex& re,
+                                 std::chrono::milliseconds timeout,
+                                 std::vector<std::string>* groups) {
+  return WaitForMatch(Stream::kEither, re, timeout, groups);
 }
 
 bool ChildProcess::WaitForStdoutLines(size_t count,

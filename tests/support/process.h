@@ -70,7 +70,9 @@ ProcessResult RunProcess(
 // Not copyable or movable: the reader thread refers to the object.
 class ChildProcess {
  public:
-  enum class Stream { kStdout, kStderr };
+  // kEither: a condition on stdout or on stderr, for output whose stream
+  // is not part of the contract (log lines).
+  enum class Stream { kStdout, kStderr, kEither };
 
   ChildProcess() = default;
   ChildProcess(const ChildProcess&) = delete;
@@ -87,7 +89,8 @@ class ChildProcess {
   }
 
   // Waits until the output collected so far satisfies `done`, the stream
-  // ends (child exited and closed it), or `timeout` passes. Returns whether
+  // ends (child exited and closed it; for kEither, both streams), or
+  // `timeout` passes. Returns whether
   // `done` became true. `done` runs under a lock: keep it quick and pure.
   bool WaitFor(Stream stream,
                const std::function<bool(const std::string&)>& done,
@@ -103,6 +106,8 @@ class ChildProcess {
   bool WaitForStdout(const std::regex& re, std::chrono::milliseconds timeout,
                      std::vector<std::string>* groups = nullptr);
   bool WaitForStderr(const std::regex& re, std::chrono::milliseconds timeout,
+                     std::vector<std::string>* groups = nullptr);
+  bool WaitForOutput(const std::regex& re, std::chrono::milliseconds timeout,
                      std::vector<std::string>* groups = nullptr);
 
   // Waits until stdout holds at least `count` complete lines.
