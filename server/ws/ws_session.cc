@@ -33,7 +33,7 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 
 WsSession::WsSession(net::ip::tcp::socket socket, size_t shard, Context& context,
                      hub::ClientInfo info)
-    : hub::Client(shard), ws_(std::move(socket)), context_(context), info_(std::move(info)) {}
+    : hub::Client(shard), ws_(Socket(std::move(socket))), context_(context), info_(std::move(info)) {}
 
 WsSession::~WsSession() = default;
 

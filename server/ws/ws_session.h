@@ -27,6 +27,7 @@
 #include "boost/beast/websocket/stream.hpp"
 #include "server/hub/client.h"
 #include "server/ws/context.h"
+#include "server/ws/socket.h"
 
 namespace sigd::ws {
 
@@ -57,7 +58,7 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   void DoClose();
   void Finish();
 
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  boost::beast::websocket::stream<Socket> ws_;
   boost::beast::flat_buffer read_buffer_;
   Context& context_;
   const hub::ClientInfo info_;
