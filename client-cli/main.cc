@@ -57,7 +57,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11's own report spans lines and uses its own exit codes; sigctl
     // promises one line and status 2 for every usage error.
-    std::cerr << "sigctl: " << OneLine(e.what()) << " (see sigctl --help)\n";
+    std::string message = OneLine(e.what());
+    // "sigctl frobnicate" reaches here as a missing subcommand with a stray
+    // argument; name the word the user typed.
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      message = "unknown command \"" + OneLine(app.remaining().front()) + "\"";
+    }
+    std::cerr << "sigctl: " << message << " (see sigctl --help)\n";
     return kExitUsage;
   }
   if (chosen == nullptr) return kExitUsage;  // require_subcommand(1) prevents it

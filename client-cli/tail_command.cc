@@ -89,9 +89,12 @@ absl::Status TailCommand::Run() {
   request.set_mode(observe_ ? sigd::v1::SubscribeSignalsRequest::OBSERVE
                             : sigd::v1::SubscribeSignalsRequest::HANDLE);
   request.set_group(group_);
-  for (sigd::v1::EventKind kind : *ParseEventKinds(events_)) {
-    request.add_kinds(kind);
-  }
+  // Validate() has parsed these already; keep the StatusOr alive while
+  // iterating over its value.
+  const absl::StatusOr<std::vector<sigd::v1::EventKind>> kinds =
+      ParseEventKinds(events_);
+  if (!kinds.ok()) return kinds.status();
+  for (sigd::v1::EventKind kind : *kinds) request.add_kinds(kind);
 
   grpc::ClientContext context;
   connection.PrepareStream(context);

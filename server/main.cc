@@ -9,6 +9,7 @@
 
 #include "server/config/config.h"
 #include "server/server.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -30,6 +31,17 @@ void RaiseOpenFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are taken synchronously by this thread. Block them first, so
+  // every thread (ours, gRPC's) inherits the mask and none can take them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Logs go to stderr; stdout stays free for anything printed as data.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sigd"));
+
   std::vector<std::string> args(argv, argv + argc);
   absl::StatusOr<sigd::config::Config> config = sigd::config::LoadConfig(args);
   if (!config.ok()) {
@@ -43,15 +55,6 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   RaiseOpenFileLimit();
-
-  // Signals are taken synchronously by this thread; every thread started
-  // after this point inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   const std::string listen = config->listen;
   const std::string grpc_listen = config->grpc_listen;

@@ -7,9 +7,13 @@
 
 namespace sigd::protocol {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string DumpCompact(const json& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+std::string DumpCompact(const nlohmann::json& value) {
   return value.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }
 

@@ -30,6 +30,7 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
 
 // Compact JSON, with invalid UTF-8 replaced rather than thrown on.
 std::string DumpCompact(const nlohmann::json& value);
+std::string DumpCompact(const nlohmann::ordered_json& value);
 
 }  // namespace sigd::protocol
 

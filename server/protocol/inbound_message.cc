@@ -8,7 +8,8 @@
 
 namespace sigd::protocol {
 
-using nlohmann::json;
+// ordered_json keeps the sender's key order in what goes out.
+using json = nlohmann::ordered_json;
 
 bool WithinJsonDepth(std::string_view text, int max_depth) {
   int depth = 0;
@@ -74,17 +75,17 @@ absl::StatusOr<InboundMessage> ParseInbound(std::string_view text, int max_depth
     if (slot != nullptr && *slot == nullptr) *slot = &it.value();
   }
   if (message == nullptr) return absl::InvalidArgumentError("missing \"message\"");
-  if (path != nullptr && !path->is_null()) {
+  if (path != nullptr) {
     if (!path->is_string()) return absl::InvalidArgumentError("\"path\" must be a string");
     out.path = path->get<std::string>();
   }
-  if (client_id != nullptr && !client_id->is_null()) {
+  if (client_id != nullptr) {
     if (!client_id->is_string()) {
       return absl::InvalidArgumentError("\"clientId\" must be a string");
     }
     out.client_id = client_id->get<std::string>();
   }
-  if (direct != nullptr && !direct->is_null()) {
+  if (direct != nullptr) {
     if (!direct->is_boolean()) return absl::InvalidArgumentError("\"direct\" must be a boolean");
     out.direct = direct->get<bool>();
   }

@@ -44,21 +44,16 @@ absl::StatusOr<Target> ParseTarget(std::string_view target) {
     return absl::InvalidArgumentError("request target must start with '/'");
   }
   Target result;
-  const size_t q = target.find('?');
-  std::string_view raw_path = target.substr(0, q);
   // A fragment never reaches a server, but tolerate one in hand-made requests.
-  if (const size_t hash = raw_path.find('#'); hash != std::string_view::npos) {
-    raw_path = raw_path.substr(0, hash);
-  }
+  target = target.substr(0, target.find('#'));
+  const size_t q = target.find('?');
+  const std::string_view raw_path = target.substr(0, q);
   absl::StatusOr<std::string> path = PercentDecode(raw_path, /*plus_as_space=*/false);
   if (!path.ok()) return path.status();
   result.path = *std::move(path);
   if (q == std::string_view::npos) return result;
 
   std::string_view query = target.substr(q + 1);
-  if (const size_t hash = query.find('#'); hash != std::string_view::npos) {
-    query = query.substr(0, hash);
-  }
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);

@@ -25,6 +25,12 @@ namespace net = boost::asio;
 namespace {
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kBodyLimit = 64 * 1024;
+
+// "1.2.3.4:80" or "[::1]:80".
+std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
+  if (e.address().is_v6()) return absl::StrCat("[", e.address().to_string(), "]:", e.port());
+  return absl::StrCat(e.address().to_string(), ":", e.port());
+}
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket socket, size_t shard, Context& context)
@@ -83,8 +89,8 @@ void HttpSession::Upgrade(Request request) {
   if (ec) return;  // the peer is already gone
   info.id = util::NewClientId();
   info.connected_at = absl::Now();
-  info.remote_address = absl::StrCat(remote.address().to_string(), ":", remote.port());
-  info.local_address = absl::StrCat(local.address().to_string(), ":", local.port());
+  info.remote_address = FormatEndpoint(remote);
+  info.local_address = FormatEndpoint(local);
   info.path = std::move(target->path);
   info.query = std::move(target->query);
   info.user_agent = std::string(request[http::field::user_agent]);

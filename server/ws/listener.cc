@@ -13,7 +13,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 Listener::Listener(net::any_io_executor executor, Context& context)
-    : acceptor_(std::move(executor)), context_(context) {}
+    : acceptor_(executor), retry_timer_(executor), context_(context) {}
 
 absl::Status Listener::Open(const tcp::endpoint& endpoint) {
   boost::beast::error_code ec;
@@ -38,6 +38,7 @@ void Listener::Stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
   });
 }
 
@@ -54,11 +55,16 @@ void Listener::DoAccept() {
 void Listener::OnAccept(size_t shard, boost::beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // EMFILE and friends: keep accepting; the condition is usually transient.
-    spdlog::warn("accept failed: {}", ec.message());
-  } else {
-    std::make_shared<HttpSession>(std::move(socket), shard, context_)->Run();
+    // Out of file descriptors (or memory): the pending connection stays in
+    // the backlog, so retrying at once would spin. Back off briefly.
+    spdlog::warn("accept failed: {}; retrying in 50 ms", ec.message());
+    retry_timer_.expires_after(std::chrono::milliseconds(50));
+    retry_timer_.async_wait([self = shared_from_this()](boost::beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open()) self->DoAccept();
+    });
+    return;
   }
+  std::make_shared<HttpSession>(std::move(socket), shard, context_)->Run();
   DoAccept();
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/beast/core/error.hpp"
 #include "server/ws/context.h"
 
@@ -27,6 +28,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void OnAccept(size_t shard, boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
   Context& context_;
   size_t next_shard_ = 0;
   uint16_t port_ = 0;

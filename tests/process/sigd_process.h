@@ -16,7 +16,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tests/support/process.h"
@@ -49,7 +48,7 @@ inline std::vector<std::string> SigdEnvironmentNames() {
   std::vector<std::string> names;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    if (absl::StartsWith(text, "SIGD_")) {
+    if (text.substr(0, 5) == "SIGD_") {
       names.emplace_back(text.substr(0, text.find('=')));
     }
   }

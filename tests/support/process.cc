@@ -44,7 +44,7 @@ int RemainingMs(Clock::time_point deadline) {
 std::string ResolveProgram(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
-  for (std::string_view dir :
+  for (absl::string_view dir :
        absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
     std::string candidate =
         absl::StrCat(dir.empty() ? "." : dir, "/", name);
@@ -423,6 +423,9 @@ bool ChildProcess::Reap(std::chrono::milliseconds timeout) {
 
 std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   if (!Reap(timeout)) return std::nullopt;
+  // The pipes reach end-of-file as the child exits, but the reader thread
+  // may not have drained them yet.
+  WaitForOutputClosed(std::chrono::seconds(2));
   return term_signal_ != 0 ? 128 + term_signal_ : exit_code_;
 }
 
@@ -455,10 +458,11 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& unset_env) {
   ProcessResult result;
   ChildProcess child;
-  absl::Status started = child.Start(
-      argv, ProcessOptions{.extra_env = extra_env,
-                           .unset_env = unset_env,
-                           .stdin_data = std::string(stdin_data)});
+  ProcessOptions options;
+  options.extra_env = extra_env;
+  options.unset_env = unset_env;
+  options.stdin_data = std::string(stdin_data);
+  absl::Status started = child.Start(argv, options);
   if (!started.ok()) {
     result.exit_code = 127;  // what a shell reports for a missing program
     result.err = started.ToString();
@@ -467,10 +471,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   if (!child.Wait(timeout).has_value()) {
     result.timed_out = true;
     child.Kill();
+    child.WaitForOutputClosed(std::chrono::seconds(2));
   }
-  // The child has exited; its output ends with it unless a grandchild still
-  // holds the pipes, which the bound here covers.
-  child.WaitForOutputClosed(std::chrono::seconds(5));
   result.exit_code = child.exit_code();
   result.term_signal = child.term_signal();
   result.out = child.Stdout();

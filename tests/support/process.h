@@ -85,7 +85,9 @@ class ChildProcess {
                      const ProcessOptions& options = {});
   absl::Status Start(const std::vector<std::string>& argv,
                      const EnvList& extra_env) {
-    return Start(argv, ProcessOptions{.extra_env = extra_env});
+    ProcessOptions options;
+    options.extra_env = extra_env;
+    return Start(argv, options);
   }
 
   // Waits until the output collected so far satisfies `done`, the stream
@@ -123,7 +125,9 @@ class ChildProcess {
   // Waits for the child to exit and returns its status: the exit code, or
   // 128 + the signal number if a signal ended it (the shell's convention;
   // term_signal() tells the two apart). nullopt if it is still running
-  // after `timeout`.
+  // after `timeout`. Once it has exited, Wait() also lets the reader thread
+  // take the rest of its output (bounded: a grandchild could hold the pipes
+  // open), so Stdout()/Stderr() afterwards are complete.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
 
   // Waits for the reader thread to see end-of-file on both pipes, so that

@@ -1,5 +1,6 @@
 #include "server/protocol/inbound_message.h"
 
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -85,6 +86,8 @@ struct MessageCase {
   const char* frame;         // what goes out to clients
 };
 
+void PrintTo(const MessageCase& c, std::ostream* os) { *os << "message " << c.message; }
+
 class InboundMessageValue : public ::testing::TestWithParam<MessageCase> {};
 
 TEST_P(InboundMessageValue, AnyJsonValueIsAMessage) {
@@ -119,6 +122,12 @@ TEST(InboundMessage, StringMessageGivesRawFrameAndQuotedJson) {
   EXPECT_EQ(m->message_json, "\"hello world\"");
 }
 
+TEST(InboundMessage, KeyOrderIsKept) {
+  absl::StatusOr<InboundMessage> m = ParseInbound(R"({"message":{"b":1,"a":2}})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->frame, R"({"b":1,"a":2})");
+}
+
 TEST(InboundMessage, NullMessageIsPresent) {
   absl::StatusOr<InboundMessage> m = ParseInbound(R"({"message":null})");
   ASSERT_TRUE(m.ok()) << m.status();
@@ -133,18 +142,21 @@ TEST(InboundMessage, NonStringPathIsInvalid) {
   ExpectInvalid(R"({"message":1,"path":["/x"]})");
   ExpectInvalid(R"({"message":1,"path":{"p":"/x"}})");
   ExpectInvalid(R"({"message":1,"path":true})");
+  ExpectInvalid(R"({"message":1,"path":null})");  // null is not a string either
 }
 
 TEST(InboundMessage, NonStringClientIdIsInvalid) {
   ExpectInvalid(R"({"message":1,"clientId":7})");
   ExpectInvalid(R"({"message":1,"clientId":["a"]})");
   ExpectInvalid(R"({"message":1,"clientid":false})");
+  ExpectInvalid(R"({"message":1,"clientId":null})");
 }
 
 TEST(InboundMessage, NonBooleanDirectIsInvalid) {
   ExpectInvalid(R"({"message":1,"direct":"true"})");
   ExpectInvalid(R"({"message":1,"direct":1})");
   ExpectInvalid(R"({"message":1,"direct":[]})");
+  ExpectInvalid(R"({"message":1,"direct":null})");
 }
 
 TEST(InboundMessage, MissingMessageIsInvalid) {
