@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "server/config/config.h"
+#include "server/logging.h"
 #include "server/server.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -39,9 +39,6 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  // Logs go to stderr; stdout stays free for anything printed as data.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("sigd"));
-
   std::vector<std::string> args(argv, argv + argc);
   absl::StatusOr<sigd::config::Config> config = sigd::config::LoadConfig(args);
   if (!config.ok()) {
@@ -53,11 +50,13 @@ int main(int argc, char** argv) {
     std::fputs(config->output.c_str(), stdout);
     return 0;
   }
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  // Logs go to stderr; stdout stays free for anything printed as data.
+  sigd::ConfigureLogging(*config);
   RaiseOpenFileLimit();
 
   const std::string listen = config->listen;
   const std::string grpc_listen = config->grpc_listen;
+  const std::string admin_listen = config->admin_listen;
   sigd::Server server(*std::move(config));
   if (absl::Status s = server.Start(); !s.ok()) {
     std::fprintf(stderr, "sigd: %s\n", std::string(s.message()).c_str());
@@ -68,6 +67,9 @@ int main(int argc, char** argv) {
   };
   spdlog::info("sigd ready: http/ws on {}, grpc on {}", with_port(listen, server.http_port()),
                with_port(grpc_listen, server.grpc_port()));
+  if (server.admin_port() != 0) {
+    spdlog::info("admin http on {}", with_port(admin_listen, server.admin_port()));
+  }
 
   int received = 0;
   sigwait(&signals, &received);

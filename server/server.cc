@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/address.hpp"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -21,7 +23,8 @@ std::string HostName() {
   return buf;
 }
 
-absl::StatusOr<net::ip::tcp::endpoint> ResolveListen(const std::string& listen) {
+absl::StatusOr<net::ip::tcp::endpoint> ResolveListen(const std::string& flag,
+                                                     const std::string& listen) {
   std::string host;
   uint16_t port;
   if (absl::Status s = config::SplitHostPort(listen, &host, &port); !s.ok()) return s;
@@ -30,7 +33,7 @@ absl::StatusOr<net::ip::tcp::endpoint> ResolveListen(const std::string& listen) 
   const net::ip::address address = net::ip::make_address(host, ec);
   if (ec) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--listen: \"", host, "\" is not an IP address"));
+        absl::StrCat("--", flag, ": \"", host, "\" is not an IP address"));
   }
   return net::ip::tcp::endpoint(address, port);
 }
@@ -56,8 +59,21 @@ absl::Status Server::Start() {
     if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--pin-route: ", p.status().message()));
     pinned.push_back(*std::move(p));
   }
-  absl::StatusOr<net::ip::tcp::endpoint> endpoint = ResolveListen(config_.listen);
+  absl::StatusOr<net::ip::tcp::endpoint> endpoint = ResolveListen("listen", config_.listen);
   if (!endpoint.ok()) return endpoint.status();
+  std::optional<net::ip::tcp::endpoint> admin_endpoint;
+  if (!config_.admin_listen.empty()) {
+    absl::StatusOr<net::ip::tcp::endpoint> e = ResolveListen("admin-listen", config_.admin_listen);
+    if (!e.ok()) return e.status();
+    if (!e->address().is_loopback()) {
+      // The admin API can send to every client; without authentication it
+      // must not be reachable from other machines.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--admin-listen ", config_.admin_listen,
+          " is not a loopback address, and the admin API has no token configured"));
+    }
+    admin_endpoint = *e;
+  }
 
   size_t threads = config_.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -79,7 +95,12 @@ absl::Status Server::Start() {
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
   http_port_ = listener_->port();
 
-  service_ = std::make_unique<rpc::SignalService>(*hub_, *routes_, metrics_, config_, node_id_);
+  control_ = std::make_unique<rpc::ControlPlane>(*hub_, metrics_, config_, node_id_);
+  service_ = std::make_unique<rpc::SignalService>(*control_, *routes_, metrics_, config_);
+  // grpc.health.v1 and server reflection, so grpcurl-style tools work
+  // without the proto file.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
@@ -92,12 +113,24 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen for gRPC on ", config_.grpc_listen));
   }
   grpc_port_ = static_cast<uint16_t>(grpc_port);
+  grpc_server_->GetHealthCheckService()->SetServingStatus("", true);
+  grpc_server_->GetHealthCheckService()->SetServingStatus("sigd.v1.SignalService", true);
+
+  if (admin_endpoint) {
+    admin_ = std::make_shared<admin::AdminServer>(
+        contexts_[0]->get_executor(),
+        admin::AdminContext{config_, *control_, *hub_, metrics_,
+                            [this] { return service_->subscriber_count(); }, ready_});
+    if (absl::Status s = admin_->Open(*admin_endpoint); !s.ok()) return s;
+  }
 
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
     threads_.emplace_back([ctx = context.get()] { ctx->run(); });
   }
   listener_->Run();
+  if (admin_) admin_->Run();
+  ready_.store(true);
   started_ = true;
   return absl::OkStatus();
 }
@@ -109,6 +142,8 @@ void Server::Stop() {
     if (grpc_server_) grpc_server_->Shutdown();
     return;
   }
+  ready_.store(false);
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   listener_->Stop();
   // Streams first, so backends learn at once; they flush what is queued.
   service_->EndAllStreams();
@@ -120,6 +155,7 @@ void Server::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (admin_) admin_->Stop();
   work_.clear();
   for (auto& context : contexts_) context->stop();
   for (auto& thread : threads_) thread.join();

@@ -19,12 +19,14 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "grpcpp/grpcpp.h"
+#include "server/admin/admin_server.h"
 #include "server/config/config.h"
 #include "server/http/static_files.h"
 #include "server/hub/hub.h"
 #include "server/hub/inbound_handler.h"
 #include "server/metrics.h"
 #include "server/routes/route_table.h"
+#include "server/rpc/control_plane.h"
 #include "server/rpc/signal_service.h"
 #include "server/ws/context.h"
 #include "server/ws/listener.h"
@@ -45,6 +47,7 @@ class Server {
 
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
   const std::string& node_id() const { return node_id_; }
   hub::Hub& hub() { return *hub_; }
   const Metrics& metrics() const { return metrics_; }
@@ -64,7 +67,10 @@ class Server {
   std::unique_ptr<hub::InboundHandler> inbound_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
+  std::unique_ptr<rpc::ControlPlane> control_;
   std::unique_ptr<rpc::SignalService> service_;
+  std::shared_ptr<admin::AdminServer> admin_;
+  std::atomic<bool> ready_{false};
   std::unique_ptr<grpc::Server> grpc_server_;
   uint16_t http_port_ = 0;
   uint16_t grpc_port_ = 0;

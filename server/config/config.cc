@@ -150,6 +150,17 @@ std::vector<Setting> Settings() {
          }
          return absl::InvalidArgumentError("expected trace, debug, info, warn, error or off");
        }},
+      {"log-format", "text (human) or json (one object per line)", d.log_format, false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         if (v.back() != "text" && v.back() != "json") {
+           return absl::InvalidArgumentError("expected text or json");
+         }
+         c.log_format = v.back();
+         return absl::OkStatus();
+       }},
+      {"admin-listen",
+       "admin HTTP listener (JSON API, /metrics, /healthz, /readyz), HOST:PORT; loopback only",
+       "", false, HostPort(&Config::admin_listen)},
       {"drain-timeout-seconds", "on SIGTERM, how long to wait for clients to close",
        std::to_string(d.drain_timeout.count()), false,
        Seconds(&Config::drain_timeout, 0, 600)},

@@ -37,6 +37,8 @@ struct Config {
   std::vector<std::string> pinned_routes;
   std::string node_id;  // empty: the host name
   std::string log_level = "info";
+  std::string log_format = "text";  // text or json
+  std::string admin_listen;          // empty: no admin HTTP listener
   std::chrono::seconds drain_timeout{5};
   std::string config_file;
 

@@ -3,6 +3,7 @@
 #ifndef SIGD_SERVER_HUB_FRAME_H_
 #define SIGD_SERVER_HUB_FRAME_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,9 @@ namespace sigd::hub {
 struct Frame {
   std::shared_ptr<const std::string> data;
   bool binary = false;
+  // When a backend's SendSignal produced it (for the send-to-write latency
+  // histogram); default for frames from browsers.
+  std::chrono::steady_clock::time_point sent_at{};
 
   size_t size() const { return data ? data->size() : 0; }
 };

@@ -11,9 +11,6 @@
 namespace sigd::rpc {
 namespace {
 
-constexpr uint32_t kDefaultPageSize = 100;
-constexpr uint32_t kMaxPageSize = 1000;
-
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -25,48 +22,30 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::
   return reactor;
 }
 
-// Close codes an endpoint may send (RFC 6455 section 7.4).
-bool IsSendableCloseCode(uint32_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014 && code != 1010) ||
-         (code >= 3000 && code <= 4999);
-}
-
 }  // namespace
 
-SignalService::SignalService(hub::Hub& hub, routes::RouteTable& routes, Metrics& metrics,
-                             const config::Config& config, std::string node_id)
-    : hub_(hub), routes_(routes), metrics_(metrics), config_(config),
-      node_id_(std::move(node_id)), started_(absl::Now()) {}
+SignalService::SignalService(ControlPlane& control, routes::RouteTable& routes,
+                             Metrics& metrics, const config::Config& config)
+    : control_(control), routes_(routes), metrics_(metrics), config_(config) {}
 
 grpc::ServerUnaryReactor* SignalService::SendSignal(grpc::CallbackServerContext* context,
                                                     const sigd::v1::SendSignalRequest* request,
                                                     sigd::v1::SendSignalResponse* response) {
-  absl::StatusOr<hub::Frame> frame = FrameFromRequest(*request, config_.max_json_depth);
-  if (!frame.ok()) return FinishNow(context, ToGrpc(frame.status()));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = hub_.Publish(
-      {.path = request->path(), .client_id = request->client_id()}, *std::move(frame),
-      [this, reactor, response](uint64_t delivered) {
-        response->set_delivered(delivered);
-        if (delivered > 0) metrics_.signals_sent.fetch_add(1, std::memory_order_relaxed);
-        reactor->Finish(grpc::Status::OK);
-      });
-  if (!status.ok()) reactor->Finish(ToGrpc(status));
+  control_.SendSignal(*request,
+                      [reactor, response](absl::StatusOr<sigd::v1::SendSignalResponse> result) {
+                        if (result.ok()) *response = *std::move(result);
+                        reactor->Finish(ToGrpc(result.status()));
+                      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* SignalService::ListClients(grpc::CallbackServerContext* context,
                                                      const sigd::v1::ListClientsRequest* request,
                                                      sigd::v1::ListClientsResponse* response) {
-  const uint32_t page_size =
-      request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
-  hub::Hub::Page page = hub_.List(request->path(), page_size, request->page_token());
-  for (const auto& client : page.clients) FillClient(*client, node_id_, response->add_clients());
-  response->set_next_page_token(page.next_token);
-  response->set_total(page.total);
+  control_.ListClients(*request, response);
   return FinishNow(context, grpc::Status::OK);
 }
-
 grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals(
     grpc::CallbackServerContext* context, const sigd::v1::SubscribeSignalsRequest* request) {
   routes::Subscription subscription;
@@ -136,30 +115,15 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
 grpc::ServerUnaryReactor* SignalService::DisconnectClient(
     grpc::CallbackServerContext* context, const sigd::v1::DisconnectClientRequest* request,
     sigd::v1::DisconnectClientResponse* response) {
-  const uint32_t code = request->code() == 0 ? 1000 : request->code();
-  if (!IsSendableCloseCode(code)) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                           absl::StrCat("close code ", code, " cannot be sent")));
-  }
-  if (request->reason().size() > 123) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                           "reason is longer than 123 bytes"));
-  }
-  std::shared_ptr<hub::Client> client = hub_.Find(request->client_id());
-  if (client != nullptr) client->Close(static_cast<uint16_t>(code), request->reason());
-  response->set_disconnected(client != nullptr);
-  return FinishNow(context, grpc::Status::OK);
+  absl::StatusOr<sigd::v1::DisconnectClientResponse> result = control_.DisconnectClient(*request);
+  if (result.ok()) *response = *std::move(result);
+  return FinishNow(context, ToGrpc(result.status()));
 }
 
 grpc::ServerUnaryReactor* SignalService::GetServerInfo(grpc::CallbackServerContext* context,
                                                        const sigd::v1::GetServerInfoRequest*,
                                                        sigd::v1::ServerInfo* response) {
-  response->set_version(SIGD_VERSION);
-  response->set_uptime_seconds(
-      static_cast<uint64_t>(absl::ToInt64Seconds(absl::Now() - started_)));
-  response->set_node_id(node_id_);
-  response->set_clients(hub_.size());
-  response->set_subscribers(subscriber_count());
+  *response = control_.GetServerInfo(subscriber_count());
   return FinishNow(context, grpc::Status::OK);
 }
 

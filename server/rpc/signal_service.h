@@ -15,6 +15,7 @@
 #include "server/hub/hub.h"
 #include "server/metrics.h"
 #include "server/routes/route_table.h"
+#include "server/rpc/control_plane.h"
 #include "server/rpc/subscriber.h"
 #include "signal.grpc.pb.h"
 
@@ -22,8 +23,8 @@ namespace sigd::rpc {
 
 class SignalService final : public sigd::v1::SignalService::CallbackService {
  public:
-  SignalService(hub::Hub& hub, routes::RouteTable& routes, Metrics& metrics,
-                const config::Config& config, std::string node_id);
+  SignalService(ControlPlane& control, routes::RouteTable& routes, Metrics& metrics,
+                const config::Config& config);
 
   grpc::ServerUnaryReactor* SendSignal(grpc::CallbackServerContext* context,
                                        const sigd::v1::SendSignalRequest* request,
@@ -47,12 +48,10 @@ class SignalService final : public sigd::v1::SignalService::CallbackService {
   size_t subscriber_count() const;
 
  private:
-  hub::Hub& hub_;
+  ControlPlane& control_;
   routes::RouteTable& routes_;
   Metrics& metrics_;
   const config::Config& config_;
-  const std::string node_id_;
-  const absl::Time started_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<std::shared_ptr<SubscriberSink>> sinks_ ABSL_GUARDED_BY(mu_);

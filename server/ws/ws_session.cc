@@ -24,6 +24,17 @@ constexpr size_t kKeepQueueCapacity = 64;
 // How long a close handshake may take before the socket is cut.
 constexpr std::chrono::seconds kCloseGrace{5};
 
+CloseReason ClassifyReadError(beast::error_code ec) {
+  if (ec == websocket::error::closed) return CloseReason::kClient;
+  if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
+    return CloseReason::kTooBig;
+  }
+  if (ec == websocket::error::bad_frame_payload) return CloseReason::kBadPayload;
+  if (ec == beast::error::timeout) return CloseReason::kTimeout;
+  if (ec == websocket::condition::protocol_violation) return CloseReason::kProtocol;
+  return CloseReason::kReset;
+}
+
 bool WantsWelcome(const hub::ClientInfo& info) {
   auto it = info.query.find("welcome");
   return it != info.query.end() && (it->second == "1" || it->second == "true");
@@ -33,9 +44,20 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 
 WsSession::WsSession(net::ip::tcp::socket socket, size_t shard, Context& context,
                      hub::ClientInfo info)
-    : hub::Client(shard), ws_(Socket(std::move(socket))), context_(context), info_(std::move(info)) {}
+    : hub::Client(shard),
+      ws_(Socket(std::move(socket))),
+      context_(context),
+      gauges_(context.metrics.shards[shard]),
+      info_(std::move(info)) {}
 
 WsSession::~WsSession() = default;
+
+void WsSession::Enqueue(const hub::Frame& frame) {
+  frames_.push_back(frame);
+  queued_bytes_ += frame.size();
+  gauges_.queued_frames.fetch_add(1, std::memory_order_relaxed);
+  gauges_.queued_bytes.fetch_add(static_cast<int64_t>(frame.size()), std::memory_order_relaxed);
+}
 
 void WsSession::Run(beast::http::request<beast::http::string_body> request) {
   const config::Config& config = context_.config;
@@ -57,9 +79,7 @@ void WsSession::Run(beast::http::request<beast::http::string_body> request) {
   // The welcome frame is queued before the client is registered, so it is
   // the first frame the client sees even if a broadcast races the upgrade.
   if (!info_.raw && WantsWelcome(info_)) {
-    const hub::Frame welcome = hub::TextFrame(protocol::WelcomeFrame(info_.id));
-    frames_.push_back(welcome);
-    queued_bytes_ += welcome.size();
+    Enqueue(hub::TextFrame(protocol::WelcomeFrame(info_.id)));
   }
   // Registered before the upgrade response: from the moment the client's
   // socket opens it receives broadcasts and is listed.
@@ -71,7 +91,7 @@ void WsSession::Run(beast::http::request<beast::http::string_body> request) {
 void WsSession::OnAccept(beast::error_code ec) {
   if (ec) {
     context_.metrics.handshakes_failed.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("upgrade failed for {} on {}: {}", info_.remote_address, info_.path,
+    spdlog::info("upgrade failed for {} on {}: {}", info_.remote_address, info_.path,
                   ec.message());
     Finish();
     return;
@@ -96,7 +116,14 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
   if (ec) {
     // Beast has already answered protocol errors with the right close code
     // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
-    spdlog::debug("client {} read ended: {}", info_.id, ec.message());
+    if (!closing_) end_reason_ = ClassifyReadError(ec);
+    if (end_reason_ == CloseReason::kClient || end_reason_ == CloseReason::kReset) {
+      spdlog::debug("client {} on {} disconnected: {}", info_.id, info_.path, ec.message());
+    } else {
+      spdlog::info("client {} on {} from {} closed: {} ({})", info_.id, info_.path,
+                   info_.remote_address, kCloseReasonNames[static_cast<int>(end_reason_)],
+                   ec.message());
+    }
     Finish();
     return;
   }
@@ -117,14 +144,13 @@ bool WsSession::Deliver(const hub::Frame& frame) {
   const size_t pending = frames_.size() - head_;
   if (pending > 0 && (pending >= context_.config.queue_max_frames ||
                       queued_bytes_ + frame.size() > context_.config.queue_max_bytes)) {
-    context_.metrics.slow_client_closes.fetch_add(1, std::memory_order_relaxed);
+    context_.metrics.slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("client {} on {} closed: outbound queue full ({} frames, {} bytes)", info_.id,
                  info_.path, pending, queued_bytes_);
     StartClose(1013, "outbound queue full");
     return false;
   }
-  frames_.push_back(frame);
-  queued_bytes_ += frame.size();
+  Enqueue(frame);
   if (open_ && !writing_) DoWrite();
   return true;
 }
@@ -141,8 +167,14 @@ void WsSession::DoWrite() {
 
 void WsSession::OnWrite(beast::error_code ec, size_t bytes) {
   writing_ = false;
-  queued_bytes_ -= frames_[head_].size();
-  frames_[head_] = {};
+  hub::Frame& done = frames_[head_];
+  if (!ec && done.sent_at != std::chrono::steady_clock::time_point{}) {
+    gauges_.ObserveLatency(std::chrono::steady_clock::now() - done.sent_at);
+  }
+  queued_bytes_ -= done.size();
+  gauges_.queued_frames.fetch_sub(1, std::memory_order_relaxed);
+  gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(done.size()), std::memory_order_relaxed);
+  done = {};
   ++head_;
   if (head_ == frames_.size()) {
     frames_.clear();
@@ -176,6 +208,9 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   closing_ = true;
   close_code_ = code;
   close_reason_ = std::move(reason);
+  end_reason_ = code == 1013   ? CloseReason::kSlow
+                : code == 1001 ? CloseReason::kShutdown
+                               : CloseReason::kDisconnected;
   if (code == 1013) {
     // Dropped as slow: what is still queued will never be sent. Keep only the
     // frame in flight.
@@ -183,6 +218,9 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
     uint64_t dropped = 0;
     for (size_t i = keep; i < frames_.size(); ++i) {
       queued_bytes_ -= frames_[i].size();
+      gauges_.queued_frames.fetch_sub(1, std::memory_order_relaxed);
+      gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(frames_[i].size()),
+                                     std::memory_order_relaxed);
       ++dropped;
     }
     frames_.resize(keep);
@@ -217,7 +255,7 @@ void WsSession::Finish() {
   if (!registered_) return;
   registered_ = false;
   if (open_) {
-    context_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+    context_.metrics.CountClose(end_reason_);
     context_.inbound.OnDisconnect(*this);
   }
   context_.hub.Unregister(*this);

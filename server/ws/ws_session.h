@@ -57,10 +57,12 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   void StartClose(uint16_t code, std::string reason);
   void DoClose();
   void Finish();
+  void Enqueue(const hub::Frame& frame);
 
   boost::beast::websocket::stream<Socket> ws_;
   boost::beast::flat_buffer read_buffer_;
   Context& context_;
+  ShardGauges& gauges_;
   const hub::ClientInfo info_;
 
   // Outbound queue: frames_[head_..] are pending; frames_[head_] is in flight
@@ -74,6 +76,7 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   bool close_sent_ = false;
   bool registered_ = false;
   uint16_t close_code_ = 1000;
+  CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
 

@@ -13,6 +13,7 @@
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http.hpp"
 #include "gtest/gtest.h"
+#include "tests/support/http_fetch.h"
 #include "tests/support/test_server.h"
 
 namespace sigd::testing {
@@ -22,28 +23,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 
-using Response = http::response<http::string_body>;
-
-Response Fetch(uint16_t port, http::verb method, const std::string& target,
-               const std::vector<std::pair<http::field, std::string>>& headers = {}) {
-  net::io_context ioc;
-  net::ip::tcp::socket socket(ioc);
-  socket.connect({net::ip::make_address("127.0.0.1"), port});
-  http::request<http::empty_body> req(method, target, 11);
-  req.set(http::field::host, "127.0.0.1");
-  for (const auto& [field, value] : headers) req.set(field, value);
-  http::write(socket, req);
-  beast::flat_buffer buffer;
-  Response res;
-  if (method == http::verb::head) {
-    http::response_parser<http::string_body> parser;
-    parser.skip(true);
-    http::read(socket, buffer, parser);
-    return parser.release();
-  }
-  http::read(socket, buffer, res);
-  return res;
-}
+using Response = HttpResponse;
 
 class HttpTest : public ::testing::Test {
  protected:
