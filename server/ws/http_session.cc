@@ -10,6 +10,7 @@
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/write.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
+#include "server/http/embedded_assets.h"
 #include "server/protocol/frames.h"
 #include "server/util/client_id.h"
 #include "server/util/strings.h"
@@ -122,6 +123,10 @@ void HttpSession::ServeStatic(const Request& request) {
     SendError(request, http::status::bad_request, util::ToStd(target.status().message()));
     return;
   }
+  if (const sigd::http::EmbeddedAsset* asset = sigd::http::FindEmbeddedAsset(target->path)) {
+    ServeEmbedded(request, *asset);
+    return;
+  }
   absl::StatusOr<sigd::http::StaticFile> file = context_.static_files.Resolve(target->path);
   if (!file.ok()) {
     SendError(request, http::status::not_found, "not found");
@@ -166,6 +171,25 @@ void HttpSession::ServeStatic(const Request& request) {
   set_common(*res);
   res->set(http::field::content_type, file->content_type);
   res->prepare_payload();
+  Send(std::move(res));
+}
+
+void HttpSession::ServeEmbedded(const Request& request, const sigd::http::EmbeddedAsset& asset) {
+  const std::string& etag = sigd::http::EmbeddedAssetEtag(asset);
+  const std::string_view if_none_match = request[http::field::if_none_match];
+  const bool fresh = !if_none_match.empty() && if_none_match.find(etag) != std::string_view::npos;
+  auto res = std::make_shared<http::response<http::string_body>>(
+      fresh ? http::status::not_modified : http::status::ok, request.version());
+  res->set(http::field::server, "sigd");
+  res->set(http::field::etag, etag);
+  res->set(http::field::cache_control, "no-cache");
+  res->set("X-Content-Type-Options", "nosniff");
+  res->set(http::field::content_type, asset.content_type);
+  res->keep_alive(request.keep_alive());
+  if (!fresh) {
+    res->content_length(asset.body.size());
+    if (request.method() != http::verb::head) res->body() = std::string(asset.body);
+  }
   Send(std::move(res));
 }
 

@@ -13,6 +13,7 @@
 #include "boost/beast/http/message.hpp"
 #include "boost/beast/http/parser.hpp"
 #include "boost/beast/http/string_body.hpp"
+#include "server/http/embedded_assets.h"
 #include "server/ws/context.h"
 
 namespace sigd::ws {
@@ -29,6 +30,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(boost::beast::error_code ec, size_t bytes);
   void Upgrade(Request request);
   void ServeStatic(const Request& request);
+  void ServeEmbedded(const Request& request, const sigd::http::EmbeddedAsset& asset);
   template <typename Response>
   void Send(std::shared_ptr<Response> response);
   void OnWrite(bool keep_alive, boost::beast::error_code ec, size_t bytes);

@@ -129,3 +129,24 @@ TEST(HttpDeadline, TricklingRequestIsCutOffAtTheDeadline) {
 
 }  // namespace
 }  // namespace sigd::testing
+
+namespace sigd::testing {
+namespace {
+
+TEST_F(HttpTest, BrowserClientIsServedFromTheBinary) {
+  // Even when the public folder holds its own sigd.js, the built-in wins.
+  Write("sigd.js", "stale copy");
+  Response js = Fetch(server_.ws_port(), http::verb::get, "/sigd.js");
+  ASSERT_EQ(js.result(), http::status::ok);
+  EXPECT_EQ(js[http::field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_NE(js.body().find("Sigd"), std::string::npos);
+  Response again = Fetch(server_.ws_port(), http::verb::get, "/sigd.js",
+                         {{http::field::if_none_match, std::string(js[http::field::etag])}});
+  EXPECT_EQ(again.result(), http::status::not_modified);
+  Response module = Fetch(server_.ws_port(), http::verb::get, "/sigd.mjs");
+  ASSERT_EQ(module.result(), http::status::ok);
+  EXPECT_NE(module.body().find("export"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sigd::testing
