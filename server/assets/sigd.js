@@ -113,6 +113,7 @@
   const kWelcomeTimeoutMs = 3000;
   // Caps the exponent so the ceiling arithmetic stays finite.
   const kMaxAttemptExponent = 30;
+  const kMaxTimerMs = 2147483647;
   const kOpen = 1;  // WebSocket.OPEN, without relying on the global's statics
 
   function isObject(value) {
@@ -152,6 +153,9 @@
     o.reconnect = Boolean(o.reconnect);
     o.minDelayMs = nonNegative('minDelayMs', o.minDelayMs);
     o.maxDelayMs = Math.max(o.minDelayMs, nonNegative('maxDelayMs', o.maxDelayMs));
+    // setTimeout treats anything past 2^31-1 ms as 0.
+    o.minDelayMs = Math.min(o.minDelayMs, kMaxTimerMs);
+    o.maxDelayMs = Math.min(o.maxDelayMs, kMaxTimerMs);
     o.maxQueue = Math.floor(nonNegative('maxQueue', o.maxQueue));
     return o;
   }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
 #include "server/protocol/default_target.h"
 #include "server/protocol/frames.h"
 #include "server/rpc/convert.h"
@@ -19,6 +20,8 @@ InboundHandler::InboundHandler(Hub& hub, const routes::RouteTable& routes, Metri
       node_id_(std::move(node_id)) {}
 
 void InboundHandler::SendError(Client& client, std::string_view code, std::string_view message) {
+  spdlog::info("rejected message from client {} on {}: {}: {}", client.info().id,
+               client.info().path, code, message);
   client.Deliver(TextFrame(protocol::ErrorFrame(code, message)));
 }
 

@@ -16,6 +16,7 @@
 #include "server/util/strings.h"
 #include "server/util/url.h"
 #include "server/ws/ws_session.h"
+#include "spdlog/spdlog.h"
 
 namespace sigd::ws {
 
@@ -195,6 +196,12 @@ void HttpSession::ServeEmbedded(const Request& request, const sigd::http::Embedd
 
 void HttpSession::SendError(const Request& request, http::status status,
                             std::string_view message) {
+  context_.metrics.http_rejected.fetch_add(1, std::memory_order_relaxed);
+  beast::error_code ignored;
+  const auto peer = stream_.socket().remote_endpoint(ignored);
+  spdlog::info("rejected HTTP {} {} from {}: {} {}", std::string(request.method_string()),
+               std::string(request.target()), peer.address().to_string(),
+               static_cast<unsigned>(status), message);
   auto res = std::make_shared<http::response<http::string_body>>(status, request.version());
   res->set(http::field::server, "sigd");
   res->set(http::field::content_type, "application/json");
