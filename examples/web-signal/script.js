@@ -18,9 +18,24 @@
   const status = document.getElementById('status');
   const statusDetail = document.getElementById('status-detail');
 
-  // Same host and port as the page; wss when the page came over https.
-  const socketUrl =
-      `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
+  // The socket path comes from the page's query string, so the same page
+  // works with a signal route: index.html?path=/messages. Default '/'.
+  const socketPath = (() => {
+    const path = new URLSearchParams(location.search).get('path');
+    return path !== null && path.startsWith('/') ? path : '/';
+  })();
+
+  // Same host and port as the page; wss when the page came over https. The
+  // path is set as a path (percent-encoded as needed), never parsed as a URL,
+  // so '?path=//elsewhere' cannot point the socket at another host.
+  const socketUrl = (() => {
+    const url = new URL(location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.pathname = socketPath;
+    url.search = '';
+    url.hash = '';
+    return url.href;
+  })();
 
   let socket = null;
   let attempt = 0;
@@ -89,7 +104,7 @@
     ws.addEventListener('open', () => {
       if (ws !== socket) return;
       attempt = 0;
-      setStatus('connected');
+      setStatus('connected', socketPath === '/' ? '' : `on ${socketPath}`);
     });
 
     ws.addEventListener('message', (event) => {
