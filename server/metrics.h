@@ -25,12 +25,13 @@ enum class CloseReason : int {
   kSlow,          // 1013: outbound queue full
   kDisconnected,  // DisconnectClient from a backend
   kShutdown,      // 1001: sigd shutting down
+  kPolicy,        // 1008: sustained sending over the rate limit
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<int>(CloseReason::kCount)>
     kCloseReasonNames = {"client",    "reset", "too_big",      "bad_payload", "protocol",
-                         "timeout",   "slow",  "disconnected", "shutdown"};
+                         "timeout",   "slow",  "disconnected", "shutdown",    "policy"};
 
 // Latency buckets in seconds, 50 us to 5 s.
 inline constexpr std::array<double, 16> kLatencyBuckets = {
@@ -79,6 +80,8 @@ struct Metrics {
   Counter subscriber_events_dropped{0};  // queued events lost when a stream ended
   Counter signals_sent{0};           // SendSignal calls that queued a frame
   Counter admin_requests{0};
+  Counter rate_limited{0};
+  Counter target_not_allowed{0};     // path/clientId refused by --client-targeting           // messages dropped by the per-client rate limit
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 
   std::array<ShardGauges, kMaxShards> shards;

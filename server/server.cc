@@ -88,8 +88,10 @@ absl::Status Server::Start() {
   hub_ = std::make_unique<hub::Hub>(std::move(executors));
   routes_ = std::make_unique<routes::RouteTable>(std::move(pinned));
   inbound_ = std::make_unique<hub::InboundHandler>(*hub_, *routes_, metrics_, config_, node_id_);
-  context_ = std::make_unique<ws::Context>(
-      ws::Context{config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_});
+  admission_ = std::make_unique<ws::Admission>(config_.max_connections,
+                                               config_.max_connections_per_address);
+  context_ = std::make_unique<ws::Context>(ws::Context{
+      config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_});
 
   listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;

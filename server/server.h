@@ -57,6 +57,9 @@ class Server {
   config::Config config_;
   std::string node_id_;
   Metrics metrics_;
+  // Declared before the I/O contexts: sessions destroyed with them give their
+  // admission tickets back.
+  std::unique_ptr<ws::Admission> admission_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;

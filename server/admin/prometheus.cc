@@ -69,6 +69,10 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
           static_cast<double>(Load(m.no_handler)));
   w.Value("rejected_messages_total", "{code=\"route_busy\"}",
           static_cast<double>(Load(m.route_busy)));
+  w.Value("rejected_messages_total", "{code=\"rate_limited\"}",
+          static_cast<double>(Load(m.rate_limited)));
+  w.Value("rejected_messages_total", "{code=\"target_not_allowed\"}",
+          static_cast<double>(Load(m.target_not_allowed)));
   w.Header("dropped_total", "counter", "Frames or events that were not delivered, by reason.");
   w.Value("dropped_total", "{reason=\"slow_client_queue\"}",
           static_cast<double>(Load(m.frames_dropped_slow)));

@@ -161,6 +161,39 @@ std::vector<Setting> Settings() {
       {"admin-listen",
        "admin HTTP listener (JSON API, /metrics, /healthz, /readyz), HOST:PORT; loopback only",
        "", false, HostPort(&Config::admin_listen)},
+      {"allowed-origins",
+       "Origin values allowed to open a WebSocket (comma-separated or repeated; "
+       "default: any); others get 403",
+       "", true, List(&Config::allowed_origins)},
+      {"max-connections", "most WebSocket clients at once (0: no cap); more get 503",
+       std::to_string(d.max_connections), false,
+       Unsigned(&Config::max_connections, 0, uint64_t{1} << 32)},
+      {"max-connections-per-address",
+       "most WebSocket clients from one remote address (0: no cap); more get 503",
+       std::to_string(d.max_connections_per_address), false,
+       Unsigned(&Config::max_connections_per_address, 0, uint64_t{1} << 32)},
+      {"rate-limit",
+       "messages a second each client may send (0: off); over it: error frame rate_limited, "
+       "sustained: close 1008",
+       std::to_string(d.rate_limit), false, Unsigned(&Config::rate_limit, 0, 1000000)},
+      {"rate-limit-burst", "messages a client may send at once above the rate (0: the rate)",
+       std::to_string(d.rate_limit_burst), false,
+       Unsigned(&Config::rate_limit_burst, 0, 1000000)},
+      {"client-targeting",
+       "what a browser may address with path/clientId: any (Pode), own-path, or none", "any",
+       false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         if (v.back() == "any") {
+           c.client_targeting = Config::Targeting::kAny;
+         } else if (v.back() == "own-path") {
+           c.client_targeting = Config::Targeting::kOwnPath;
+         } else if (v.back() == "none") {
+           c.client_targeting = Config::Targeting::kNone;
+         } else {
+           return absl::InvalidArgumentError("expected any, own-path or none");
+         }
+         return absl::OkStatus();
+       }},
       {"drain-timeout-seconds", "on SIGTERM, how long to wait for clients to close",
        std::to_string(d.drain_timeout.count()), false,
        Seconds(&Config::drain_timeout, 0, 600)},

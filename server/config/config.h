@@ -39,6 +39,13 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";  // text or json
   std::string admin_listen;          // empty: no admin HTTP listener
+  std::vector<std::string> allowed_origins;  // empty: any origin
+  uint64_t max_connections = 0;              // 0: no cap
+  uint64_t max_connections_per_address = 0;  // 0: no cap
+  uint32_t rate_limit = 0;                   // messages per second per client; 0: off
+  uint32_t rate_limit_burst = 0;             // 0: same as rate_limit
+  enum class Targeting { kAny, kOwnPath, kNone };
+  Targeting client_targeting = Targeting::kAny;
   std::chrono::seconds drain_timeout{5};
   std::string config_file;
 

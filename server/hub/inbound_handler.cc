@@ -80,6 +80,7 @@ void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage mess
   using Kind = protocol::DefaultTarget::Kind;
   protocol::DefaultTarget target =
       protocol::DecideDefaultTarget(message, sender.info().path, config_.default_broadcast);
+  if (!TargetAllowed(sender, target)) return;
   Frame frame = TextFrame(std::move(message.frame));
   switch (target.kind) {
     case Kind::kSender:
@@ -98,6 +99,39 @@ void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage mess
       hub_.Publish({}, std::move(frame)).IgnoreError();
       return;
   }
+}
+
+bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget& target) {
+  using Kind = protocol::DefaultTarget::Kind;
+  using Targeting = config::Config::Targeting;
+  const Targeting policy = config_.client_targeting;
+  if (policy == Targeting::kAny || target.kind == Kind::kSender || target.kind == Kind::kAll) {
+    return true;
+  }
+  bool allowed = false;
+  if (policy == Targeting::kOwnPath) {
+    if (target.kind == Kind::kPath) {
+      allowed = target.value == sender.info().path;
+    } else {
+      // A client on another path is reported like an unknown one, so the
+      // policy does not reveal who is connected elsewhere.
+      std::shared_ptr<Client> other = hub_.Find(target.value);
+      if (other == nullptr || other->info().path != sender.info().path) {
+        metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
+        SendError(sender, protocol::kUnknownClient, "no client with that id is connected");
+        return false;
+      }
+      allowed = true;
+    }
+  }
+  if (!allowed) {
+    metrics_.target_not_allowed.fetch_add(1, std::memory_order_relaxed);
+    SendError(sender, protocol::kTargetNotAllowed,
+              policy == Targeting::kNone
+                  ? "this server does not let clients choose a path or client id"
+                  : "clients may only address their own path");
+  }
+  return allowed;
 }
 
 void InboundHandler::OnConnect(const Client& client) {

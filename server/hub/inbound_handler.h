@@ -15,6 +15,7 @@
 #include "server/hub/client.h"
 #include "server/hub/hub.h"
 #include "server/metrics.h"
+#include "server/protocol/default_target.h"
 #include "server/protocol/inbound_message.h"
 #include "server/routes/route_table.h"
 
@@ -32,6 +33,8 @@ class InboundHandler {
  private:
   void HandleRaw(Client& sender, std::string_view data, bool is_text);
   void HandleDefault(Client& sender, protocol::InboundMessage message);
+  // Applies --client-targeting; tells the sender when it refuses.
+  bool TargetAllowed(Client& sender, const protocol::DefaultTarget& target);
   void SendError(Client& client, std::string_view code, std::string_view message);
   routes::EventPtr MakeEvent(sigd::v1::EventKind kind, const Client& client,
                              const protocol::InboundMessage* message,

@@ -17,6 +17,8 @@ inline constexpr std::string_view kInvalidMessage = "invalid_message";
 inline constexpr std::string_view kUnknownClient = "unknown_client";
 inline constexpr std::string_view kNoHandler = "no_handler";
 inline constexpr std::string_view kRouteBusy = "route_busy";
+inline constexpr std::string_view kRateLimited = "rate_limited";
+inline constexpr std::string_view kTargetNotAllowed = "target_not_allowed";
 
 // {"error":{"code":"<code>","message":"<message>"}}
 std::string ErrorFrame(std::string_view code, std::string_view message);

@@ -11,6 +11,7 @@
 #include "server/hub/inbound_handler.h"
 #include "server/metrics.h"
 #include "server/routes/route_pattern.h"
+#include "server/ws/admission.h"
 
 namespace sigd::ws {
 
@@ -21,6 +22,7 @@ struct Context {
   const http::StaticFiles& static_files;
   const std::vector<routes::RoutePattern>& raw_paths;
   Metrics& metrics;
+  Admission& admission;
 };
 
 }  // namespace sigd::ws

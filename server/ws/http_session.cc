@@ -1,5 +1,7 @@
 #include "server/ws/http_session.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -89,6 +91,25 @@ void HttpSession::Upgrade(Request request) {
   const auto remote = stream_.socket().remote_endpoint(ec);
   const auto local = stream_.socket().local_endpoint(ec);
   if (ec) return;  // the peer is already gone
+  const std::vector<std::string>& origins = context_.config.allowed_origins;
+  if (!origins.empty()) {
+    const std::string_view origin = request[http::field::origin];
+    const bool allowed = std::any_of(origins.begin(), origins.end(), [&](const std::string& o) {
+      return o == "*" || absl::EqualsIgnoreCase(o, util::ToAbsl(origin));
+    });
+    if (!allowed) {
+      SendError(request, http::status::forbidden,
+                origin.empty() ? "an Origin header is required"
+                               : absl::StrCat("origin ", std::string(origin), " is not allowed"));
+      return;
+    }
+  }
+  absl::StatusOr<Admission::Ticket> ticket =
+      context_.admission.Admit(remote.address().to_string());
+  if (!ticket.ok()) {
+    SendError(request, http::status::service_unavailable, util::ToStd(ticket.status().message()));
+    return;
+  }
   info.id = util::NewClientId();
   info.connected_at = absl::Now();
   info.remote_address = FormatEndpoint(remote);
@@ -103,7 +124,8 @@ void HttpSession::Upgrade(Request request) {
   // The upgrade keeps the same deadline: the handshake timeout covers the
   // request and the upgrade response together.
   stream_.expires_never();
-  std::make_shared<WsSession>(stream_.release_socket(), shard_, context_, std::move(info))
+  std::make_shared<WsSession>(stream_.release_socket(), shard_, context_, std::move(info),
+                              *std::move(ticket))
       ->Run(std::move(request));
 }
 

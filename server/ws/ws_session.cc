@@ -43,12 +43,35 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 }  // namespace
 
 WsSession::WsSession(net::ip::tcp::socket socket, size_t shard, Context& context,
-                     hub::ClientInfo info)
+                     hub::ClientInfo info, Admission::Ticket ticket)
     : hub::Client(shard),
       ws_(Socket(std::move(socket))),
       context_(context),
       gauges_(context.metrics.shards[shard]),
-      info_(std::move(info)) {}
+      info_(std::move(info)),
+      ticket_(std::move(ticket)) {
+  if (const uint32_t rate = context.config.rate_limit; rate > 0) {
+    const double burst = context.config.rate_limit_burst > 0 ? context.config.rate_limit_burst : rate;
+    rate_ = std::make_unique<std::pair<util::TokenBucket, util::TokenBucket>>(
+        util::TokenBucket(rate, burst), util::TokenBucket(rate, 2 * burst));
+  }
+}
+
+bool WsSession::WithinRateLimit() {
+  if (rate_ == nullptr) return true;
+  const auto now = util::TokenBucket::Clock::now();
+  if (rate_->first.Take(now)) return true;
+  context_.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  if (!rate_->second.Take(now)) {
+    spdlog::info("client {} on {} from {} closed: sustained sending over the rate limit",
+                 info_.id, info_.path, info_.remote_address);
+    StartClose(1008, "rate limit exceeded");
+    return false;
+  }
+  Deliver(hub::TextFrame(
+      protocol::ErrorFrame(protocol::kRateLimited, "too many messages; this one was dropped")));
+  return false;
+}
 
 WsSession::~WsSession() = default;
 
@@ -127,7 +150,7 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     Finish();
     return;
   }
-  if (!closing_) {
+  if (!closing_ && WithinRateLimit()) {
     messages_in_.fetch_add(1, std::memory_order_relaxed);
     const auto data = read_buffer_.cdata();
     context_.inbound.OnMessage(
@@ -210,6 +233,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   close_reason_ = std::move(reason);
   end_reason_ = code == 1013   ? CloseReason::kSlow
                 : code == 1001 ? CloseReason::kShutdown
+                : code == 1008 ? CloseReason::kPolicy
                                : CloseReason::kDisconnected;
   if (code == 1013) {
     // Dropped as slow: what is still queued will never be sent. Keep only the
@@ -259,6 +283,7 @@ void WsSession::Finish() {
     context_.inbound.OnDisconnect(*this);
   }
   context_.hub.Unregister(*this);
+  ticket_.Release();
 }
 
 }  // namespace sigd::ws

@@ -27,6 +27,7 @@
 #include "boost/beast/websocket/stream.hpp"
 #include "server/hub/client.h"
 #include "server/ws/context.h"
+#include "server/util/token_bucket.h"
 #include "server/ws/socket.h"
 
 namespace sigd::ws {
@@ -34,7 +35,7 @@ namespace sigd::ws {
 class WsSession : public hub::Client, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(boost::asio::ip::tcp::socket socket, size_t shard, Context& context,
-            hub::ClientInfo info);
+            hub::ClientInfo info, Admission::Ticket ticket);
   ~WsSession() override;
 
   // Registers the client, then answers the upgrade.
@@ -58,6 +59,8 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   void DoClose();
   void Finish();
   void Enqueue(const hub::Frame& frame);
+  // False when the message must be dropped for the client's rate limit.
+  bool WithinRateLimit();
 
   boost::beast::websocket::stream<Socket> ws_;
   boost::beast::flat_buffer read_buffer_;
@@ -79,6 +82,10 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
+  Admission::Ticket ticket_;
+  // Only with --rate-limit: the message rate, and a second bucket that runs
+  // dry when a client keeps sending far above it (then 1008).
+  std::unique_ptr<std::pair<util::TokenBucket, util::TokenBucket>> rate_;
 
   std::atomic<uint64_t> messages_in_{0};
   std::atomic<uint64_t> messages_out_{0};

@@ -1,0 +1,52 @@
+#include "server/ws/admission.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace sigd::ws {
+
+Admission::Ticket& Admission::Ticket::operator=(Ticket&& other) noexcept {
+  if (this != &other) {
+    Release();
+    owner_ = other.owner_;
+    address_ = std::move(other.address_);
+    other.owner_ = nullptr;
+  }
+  return *this;
+}
+
+void Admission::Ticket::Release() {
+  if (owner_ != nullptr) owner_->Return(address_);
+  owner_ = nullptr;
+}
+
+absl::StatusOr<Admission::Ticket> Admission::Admit(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  if (max_total_ != 0 && total_ >= max_total_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("connection limit reached (", max_total_, ")"));
+  }
+  uint64_t& mine = per_address_[address];
+  if (max_per_address_ != 0 && mine >= max_per_address_) {
+    if (mine == 0) per_address_.erase(address);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("per-address connection limit reached (", max_per_address_, ")"));
+  }
+  ++mine;
+  ++total_;
+  return Ticket(this, address);
+}
+
+void Admission::Return(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  --total_;
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+}
+
+uint64_t Admission::total() const {
+  absl::MutexLock lock(&mu_);
+  return total_;
+}
+
+}  // namespace sigd::ws

@@ -1,0 +1,57 @@
+// Connection caps, checked at the upgrade: in total and per remote address.
+// Both are off (0) unless configured. A ticket holds one admitted connection
+// and gives it back when destroyed, so no error path can leak a slot.
+//
+//   absl::StatusOr<Admission::Ticket> t = admission.Admit("10.0.0.7");
+//   if (!t.ok()) Reject(503, t.status().message());
+#ifndef SIGD_SERVER_WS_ADMISSION_H_
+#define SIGD_SERVER_WS_ADMISSION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace sigd::ws {
+
+class Admission {
+ public:
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept { *this = std::move(other); }
+    Ticket& operator=(Ticket&& other) noexcept;
+    ~Ticket() { Release(); }
+    void Release();
+
+   private:
+    friend class Admission;
+    Ticket(Admission* owner, std::string address) : owner_(owner), address_(std::move(address)) {}
+    Admission* owner_ = nullptr;
+    std::string address_;
+  };
+
+  Admission(uint64_t max_total, uint64_t max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+
+  // ResourceExhausted, naming the limit, when either cap is reached.
+  absl::StatusOr<Ticket> Admit(const std::string& address);
+
+  uint64_t total() const;
+
+ private:
+  void Return(const std::string& address);
+
+  const uint64_t max_total_;
+  const uint64_t max_per_address_;
+  mutable absl::Mutex mu_;
+  uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, uint64_t> per_address_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_ADMISSION_H_
