@@ -14,6 +14,7 @@
 #include "client-cli/global_options.h"
 #include "client-cli/info_command.h"
 #include "client-cli/list_command.h"
+#include "client-cli/route_command.h"
 #include "client-cli/send_command.h"
 #include "client-cli/tail_command.h"
 #include "client-cli/text_util.h"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   commands.push_back(std::make_unique<SendCommand>(app, globals));
   commands.push_back(std::make_unique<ListCommand>(app, globals));
   commands.push_back(std::make_unique<TailCommand>(app, globals));
+  commands.push_back(std::make_unique<RouteCommand>(app, globals));
   commands.push_back(std::make_unique<DisconnectCommand>(app, globals));
   commands.push_back(std::make_unique<InfoCommand>(app, globals));
 

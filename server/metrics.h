@@ -80,6 +80,7 @@ struct Metrics {
   Counter subscriber_events_dropped{0};  // queued events lost when a stream ended
   Counter signals_sent{0};           // SendSignal calls that queued a frame
   Counter admin_requests{0};
+  Counter auth_failures{0};          // control-plane calls with a missing or wrong token
   Counter rate_limited{0};
   Counter target_not_allowed{0};     // path/clientId refused by --client-targeting           // messages dropped by the per-client rate limit
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};

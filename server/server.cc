@@ -38,6 +38,16 @@ absl::StatusOr<net::ip::tcp::endpoint> ResolveListen(const std::string& flag,
   return net::ip::tcp::endpoint(address, port);
 }
 
+bool IsLoopbackListen(const std::string& listen) {
+  std::string host;
+  uint16_t port;
+  if (!config::SplitHostPort(listen, &host, &port).ok()) return false;
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 }  // namespace
 
 Server::Server(config::Config config)
@@ -61,11 +71,24 @@ absl::Status Server::Start() {
   }
   absl::StatusOr<net::ip::tcp::endpoint> endpoint = ResolveListen("listen", config_.listen);
   if (!endpoint.ok()) return endpoint.status();
+  if (!config_.control_token_file.empty()) {
+    tokens_ = std::make_unique<util::TokenStore>(config_.control_token_file);
+    if (absl::Status s = tokens_->Reload(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--control-token-file: ", s.message()));
+    }
+  }
+  // The control plane can send to and disconnect every client: reachable
+  // from other machines only with authentication.
+  if (tokens_ == nullptr && !IsLoopbackListen(config_.grpc_listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to serve gRPC on ", config_.grpc_listen,
+        ": not a loopback address and no --control-token-file is configured"));
+  }
   std::optional<net::ip::tcp::endpoint> admin_endpoint;
   if (!config_.admin_listen.empty()) {
     absl::StatusOr<net::ip::tcp::endpoint> e = ResolveListen("admin-listen", config_.admin_listen);
     if (!e.ok()) return e.status();
-    if (!e->address().is_loopback()) {
+    if (!e->address().is_loopback() && tokens_ == nullptr) {
       // The admin API can send to every client; without authentication it
       // must not be reachable from other machines.
       return absl::InvalidArgumentError(absl::StrCat(
@@ -97,7 +120,7 @@ absl::Status Server::Start() {
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
   http_port_ = listener_->port();
 
-  control_ = std::make_unique<rpc::ControlPlane>(*hub_, metrics_, config_, node_id_);
+  control_ = std::make_unique<rpc::ControlPlane>(*hub_, metrics_, config_, node_id_, tokens_.get());
   service_ = std::make_unique<rpc::SignalService>(*control_, *routes_, metrics_, config_);
   // grpc.health.v1 and server reflection, so grpcurl-style tools work
   // without the proto file.
@@ -135,6 +158,13 @@ absl::Status Server::Start() {
   ready_.store(true);
   started_ = true;
   return absl::OkStatus();
+}
+
+absl::Status Server::ReloadTokens() {
+  if (tokens_ == nullptr) return absl::OkStatus();
+  absl::Status s = tokens_->Reload();
+  if (s.ok()) spdlog::info("reloaded {} control token(s) from {}", tokens_->size(), tokens_->path());
+  return s;
 }
 
 void Server::Stop() {

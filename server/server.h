@@ -28,6 +28,7 @@
 #include "server/routes/route_table.h"
 #include "server/rpc/control_plane.h"
 #include "server/rpc/signal_service.h"
+#include "server/util/token_store.h"
 #include "server/ws/context.h"
 #include "server/ws/listener.h"
 
@@ -44,6 +45,10 @@ class Server {
   absl::Status Start();
   // Graceful stop; idempotent. Returns once every thread has exited.
   void Stop();
+
+  // SIGHUP: reads the control token file again (the old tokens stay in force
+  // if the file is unreadable or empty).
+  absl::Status ReloadTokens();
 
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
@@ -70,6 +75,7 @@ class Server {
   std::unique_ptr<hub::InboundHandler> inbound_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
+  std::unique_ptr<util::TokenStore> tokens_;
   std::unique_ptr<rpc::ControlPlane> control_;
   std::unique_ptr<rpc::SignalService> service_;
   std::shared_ptr<admin::AdminServer> admin_;

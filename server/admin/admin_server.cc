@@ -128,6 +128,20 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       return Send(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                   RenderPrometheus(context_.metrics, gauges));
     }
+    if (path.starts_with("/v1/")) {
+      beast::error_code ignored;
+      const auto peer = stream_.socket().remote_endpoint(ignored);
+      absl::Status auth = context_.control.Authorize(
+          request_[http::field::authorization], peer.address().to_string(),
+          absl::StrCat("admin ", std::string(request_.method_string()), " ", path));
+      if (!auth.ok()) {
+        auto res = MakeResponse(http::status::unauthorized, "application/json",
+                                protocol::ErrorFrame("unauthenticated",
+                                                     util::ToStd(auth.message())));
+        res->set(http::field::www_authenticate, "Bearer");
+        return Write(std::move(res));
+      }
+    }
     if (path == "/v1/clients") {
       if (!get) return MethodNotAllowed("GET, HEAD");
       return ListClients(target->query);

@@ -59,6 +59,8 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
             Load(m.signals_sent));
   w.Counter("admin_requests_total", "Requests to the admin HTTP listener.",
             Load(m.admin_requests));
+  w.Counter("auth_failures_total", "Control-plane calls refused for a missing or wrong token.",
+            Load(m.auth_failures));
   w.Header("rejected_messages_total", "counter",
            "Client messages answered with an error frame, by code.");
   w.Value("rejected_messages_total", "{code=\"invalid_message\"}",

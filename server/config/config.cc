@@ -161,6 +161,10 @@ std::vector<Setting> Settings() {
       {"admin-listen",
        "admin HTTP listener (JSON API, /metrics, /healthz, /readyz), HOST:PORT; loopback only",
        "", false, HostPort(&Config::admin_listen)},
+      {"control-token-file",
+       "file of bearer tokens (one per line) required by gRPC calls and the admin /v1 API; "
+       "reloaded on SIGHUP",
+       "", false, String(&Config::control_token_file)},
       {"allowed-origins",
        "Origin values allowed to open a WebSocket (comma-separated or repeated; "
        "default: any); others get 403",

@@ -39,6 +39,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";  // text or json
   std::string admin_listen;          // empty: no admin HTTP listener
+  std::string control_token_file;    // bearer tokens for gRPC and /v1/*; empty: none
   std::vector<std::string> allowed_origins;  // empty: any origin
   uint64_t max_connections = 0;              // 0: no cap
   uint64_t max_connections_per_address = 0;  // 0: no cap

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/rpc/convert.h"
+#include "spdlog/spdlog.h"
 
 namespace sigd::rpc {
 namespace {
@@ -22,9 +23,21 @@ bool IsSendableCloseCode(uint32_t code) {
 }  // namespace
 
 ControlPlane::ControlPlane(hub::Hub& hub, Metrics& metrics, const config::Config& config,
-                           std::string node_id)
+                           std::string node_id, const util::TokenStore* tokens)
     : hub_(hub), metrics_(metrics), config_(config), node_id_(std::move(node_id)),
-      started_(absl::Now()) {}
+      started_(absl::Now()), tokens_(tokens) {}
+
+absl::Status ControlPlane::Authorize(std::string_view authorization, std::string_view peer,
+                                     std::string_view what) const {
+  if (tokens_ == nullptr) return absl::OkStatus();
+  if (tokens_->Check(util::BearerToken(authorization))) return absl::OkStatus();
+  metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+  const bool missing = authorization.empty();
+  spdlog::info("refused {} from {}: {} bearer token", std::string(what), std::string(peer),
+               missing ? "no" : "wrong");
+  return absl::UnauthenticatedError(missing ? "missing bearer token (authorization metadata)"
+                                            : "invalid bearer token");
+}
 
 void ControlPlane::SendSignal(
     const sigd::v1::SendSignalRequest& request,

@@ -14,14 +14,21 @@
 #include "server/config/config.h"
 #include "server/hub/hub.h"
 #include "server/metrics.h"
+#include "server/util/token_store.h"
 #include "signal.pb.h"
 
 namespace sigd::rpc {
 
 class ControlPlane {
  public:
+  // `tokens` may be null: then every caller is authorized (loopback only).
   ControlPlane(hub::Hub& hub, Metrics& metrics, const config::Config& config,
-               std::string node_id);
+               std::string node_id, const util::TokenStore* tokens);
+
+  // Unauthenticated unless the Authorization value carries a configured
+  // bearer token. Counts and logs failures (never the token itself).
+  absl::Status Authorize(std::string_view authorization, std::string_view peer,
+                         std::string_view what) const;
 
   // `done` runs exactly once, on any thread: with the response once every
   // shard has queued the frame, or with the error (InvalidArgument for a bad
@@ -42,6 +49,7 @@ class ControlPlane {
   const config::Config& config_;
   const std::string node_id_;
   const absl::Time started_;
+  const util::TokenStore* tokens_;
 };
 
 }  // namespace sigd::rpc

@@ -22,7 +22,19 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::
   return reactor;
 }
 
+std::string_view AuthorizationOf(const grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return {};
+  return std::string_view(it->second.data(), it->second.size());
+}
+
 }  // namespace
+
+grpc::Status SignalService::Authorize(const grpc::CallbackServerContext* context,
+                                      std::string_view method) const {
+  return ToGrpc(control_.Authorize(AuthorizationOf(context), context->peer(), method));
+}
 
 SignalService::SignalService(ControlPlane& control, routes::RouteTable& routes,
                              Metrics& metrics, const config::Config& config)
@@ -31,6 +43,7 @@ SignalService::SignalService(ControlPlane& control, routes::RouteTable& routes,
 grpc::ServerUnaryReactor* SignalService::SendSignal(grpc::CallbackServerContext* context,
                                                     const sigd::v1::SendSignalRequest* request,
                                                     sigd::v1::SendSignalResponse* response) {
+  if (grpc::Status s = Authorize(context, "SendSignal"); !s.ok()) return FinishNow(context, s);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   control_.SendSignal(*request,
                       [reactor, response](absl::StatusOr<sigd::v1::SendSignalResponse> result) {
@@ -43,17 +56,19 @@ grpc::ServerUnaryReactor* SignalService::SendSignal(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* SignalService::ListClients(grpc::CallbackServerContext* context,
                                                      const sigd::v1::ListClientsRequest* request,
                                                      sigd::v1::ListClientsResponse* response) {
+  if (grpc::Status s = Authorize(context, "ListClients"); !s.ok()) return FinishNow(context, s);
   control_.ListClients(*request, response);
   return FinishNow(context, grpc::Status::OK);
 }
 grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals(
     grpc::CallbackServerContext* context, const sigd::v1::SubscribeSignalsRequest* request) {
   routes::Subscription subscription;
-  grpc::Status invalid;
-  if (request->routes().empty()) {
+  grpc::Status invalid = Authorize(context, "SubscribeSignals");
+  if (invalid.ok() && request->routes().empty()) {
     invalid = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give at least one route");
   }
   for (const std::string& text : request->routes()) {
+    if (!invalid.ok()) break;
     absl::StatusOr<routes::RoutePattern> pattern = routes::RoutePattern::Parse(text);
     if (!pattern.ok()) {
       invalid = ToGrpc(pattern.status());
@@ -63,7 +78,7 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
   }
   subscription.observe = request->mode() == sigd::v1::SubscribeSignalsRequest::OBSERVE;
   subscription.group = request->group();
-  if (!request->kinds().empty()) {
+  if (invalid.ok() && !request->kinds().empty()) {
     subscription.wants_message = false;
     for (int kind : request->kinds()) {
       switch (kind) {
@@ -108,13 +123,15 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
       sinks_.erase(s);
     }
   });
-  (void)context;
   return reactor;
 }
 
 grpc::ServerUnaryReactor* SignalService::DisconnectClient(
     grpc::CallbackServerContext* context, const sigd::v1::DisconnectClientRequest* request,
     sigd::v1::DisconnectClientResponse* response) {
+  if (grpc::Status s = Authorize(context, "DisconnectClient"); !s.ok()) {
+    return FinishNow(context, s);
+  }
   absl::StatusOr<sigd::v1::DisconnectClientResponse> result = control_.DisconnectClient(*request);
   if (result.ok()) *response = *std::move(result);
   return FinishNow(context, ToGrpc(result.status()));
@@ -123,6 +140,7 @@ grpc::ServerUnaryReactor* SignalService::DisconnectClient(
 grpc::ServerUnaryReactor* SignalService::GetServerInfo(grpc::CallbackServerContext* context,
                                                        const sigd::v1::GetServerInfoRequest*,
                                                        sigd::v1::ServerInfo* response) {
+  if (grpc::Status s = Authorize(context, "GetServerInfo"); !s.ok()) return FinishNow(context, s);
   *response = control_.GetServerInfo(subscriber_count());
   return FinishNow(context, grpc::Status::OK);
 }

@@ -48,6 +48,9 @@ class SignalService final : public sigd::v1::SignalService::CallbackService {
   size_t subscriber_count() const;
 
  private:
+  grpc::Status Authorize(const grpc::CallbackServerContext* context,
+                         std::string_view method) const;
+
   ControlPlane& control_;
   routes::RouteTable& routes_;
   Metrics& metrics_;

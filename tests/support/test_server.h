@@ -89,8 +89,10 @@ class TestServer {
 // A SubscribeSignals stream read on a background thread.
 class Subscriber {
  public:
-  Subscriber(std::shared_ptr<grpc::Channel> channel, sigd::v1::SubscribeSignalsRequest request)
+  Subscriber(std::shared_ptr<grpc::Channel> channel, sigd::v1::SubscribeSignalsRequest request,
+             const std::string& token = {})
       : stub_(sigd::v1::SignalService::NewStub(std::move(channel))) {
+    if (!token.empty()) context_.AddMetadata("authorization", "Bearer " + token);
     reader_ = stub_->SubscribeSignals(&context_, request);
     thread_ = std::thread([this] {
       sigd::v1::SignalEvent event;
