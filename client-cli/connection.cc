@@ -36,12 +36,13 @@ Connection::Connection(const GlobalOptions& globals)
 
 void Connection::PrepareUnaryCall(grpc::ClientContext& context) const {
   context.set_deadline(Deadline(globals_.timeout_seconds));
+  PrepareStream(context);
 }
 
 void Connection::PrepareStream(grpc::ClientContext& context) const {
-  // Nothing yet; credentials (--token) will be attached here as for unary
-  // calls.
-  (void)context;
+  if (!globals_.token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + globals_.token);
+  }
 }
 
 absl::Status Connection::WaitUntilConnected() {
@@ -53,6 +54,7 @@ absl::Status Connection::WaitUntilConnected() {
       // on a failed channel is rejected at once with the reason (refused,
       // unresolvable, ...), which the channel state alone does not give.
       grpc::ClientContext context;
+      PrepareUnaryCall(context);
       context.set_deadline(deadline);
       sigd::v1::GetServerInfoRequest request;
       sigd::v1::ServerInfo info;

@@ -24,6 +24,10 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
         }
         return "";
       });
+  app.add_option("--token", options.token,
+                 "bearer token, for a sigd started with --control-token-file "
+                 "(prefer $SIGD_TOKEN: flags show up in ps)")
+      ->envname(kTokenEnv);
   app.add_flag("--json", options.json, "print results as JSON");
   // Global flags are accepted after the command name too
   // ("sigctl info --server HOST:PORT"); subcommands inherit this setting.

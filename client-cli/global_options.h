@@ -13,14 +13,17 @@ namespace sigd::cli {
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr char kServerEnv[] = "SIGD_SERVER";
+inline constexpr char kTokenEnv[] = "SIGD_TOKEN";
 
 struct GlobalOptions {
   std::string server = kDefaultServer;
   double timeout_seconds = 5;  // deadline of every unary call
   bool json = false;           // machine-readable output for every command
+  std::string token;           // bearer token for a sigd with --control-token-file
 };
 
-// Registers --server (or $SIGD_SERVER), --timeout and --json on the top-level
+// Registers --server (or $SIGD_SERVER), --token (or $SIGD_TOKEN), --timeout and
+// --json on the top-level
 // app; a command's own --json flag (list, info) means the same.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
 
