@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto with_port = [](const std::string& hostport, uint16_t port) {
-    return hostport.substr(0, hostport.rfind(':') + 1) + std::to_string(port);
+    std::string host = hostport.substr(0, hostport.rfind(':'));
+    return (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(port);
   };
   spdlog::info("sigd ready: http/ws on {}, grpc on {}", with_port(listen, server.http_port()),
                with_port(grpc_listen, server.grpc_port()));

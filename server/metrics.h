@@ -81,8 +81,8 @@ struct Metrics {
   Counter signals_sent{0};           // SendSignal calls that queued a frame
   Counter admin_requests{0};
   Counter auth_failures{0};          // control-plane calls with a missing or wrong token
-  Counter rate_limited{0};
-  Counter target_not_allowed{0};     // path/clientId refused by --client-targeting           // messages dropped by the per-client rate limit
+  Counter rate_limited{0};           // messages dropped by the per-client rate limit
+  Counter target_not_allowed{0};     // path/clientId refused by --client-targeting
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 
   std::array<ShardGauges, kMaxShards> shards;

@@ -78,8 +78,14 @@ void InboundHandler::HandleRaw(Client& sender, std::string_view data, bool is_te
 
 void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage message) {
   using Kind = protocol::DefaultTarget::Kind;
+  // Under --client-targeting own-path a client reaches only its own path,
+  // so "everyone" narrows to that path too.
+  const protocol::DefaultScope scope =
+      config_.client_targeting == config::Config::Targeting::kOwnPath
+          ? protocol::DefaultScope::kOwnPath
+          : config_.default_broadcast;
   protocol::DefaultTarget target =
-      protocol::DecideDefaultTarget(message, sender.info().path, config_.default_broadcast);
+      protocol::DecideDefaultTarget(message, sender.info().path, scope);
   if (!TargetAllowed(sender, target)) return;
   Frame frame = TextFrame(std::move(message.frame));
   switch (target.kind) {

@@ -115,6 +115,10 @@ TEST(ClientTargeting, OwnPathKeepsClientsToTheirPath) {
   ASSERT_TRUE(a1.Send(R"({"message":"room","path":"/a"})").ok());
   EXPECT_EQ(*a1.Read(), "room");
   EXPECT_EQ(*a2.Read(), "room");
+  // "Everyone" narrows to the sender's own path.
+  ASSERT_TRUE(a1.Send(R"({"message":"everyone?"})").ok());
+  EXPECT_EQ(*a1.Read(), "everyone?");
+  EXPECT_EQ(*a2.Read(), "everyone?");
   ASSERT_TRUE(server.Send(TextSignal("marker")).ok());
   EXPECT_EQ(*b.Read(), "marker");
 }
