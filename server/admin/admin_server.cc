@@ -17,6 +17,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "server/admin/prometheus.h"
 #include "server/protocol/frames.h"
+#include "server/util/acceptor.h"
 #include "server/util/strings.h"
 #include "server/util/url.h"
 #include "spdlog/spdlog.h"
@@ -256,15 +257,8 @@ AdminServer::AdminServer(net::any_io_executor executor, AdminContext context)
       context_(std::make_shared<const AdminContext>(std::move(context))) {}
 
 absl::Status AdminServer::Open(const tcp::endpoint& endpoint) {
-  beast::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for admin HTTP on ",
-                                               endpoint.address().to_string(), ":",
-                                               endpoint.port(), ": ", ec.message()));
+  if (absl::Status s = util::OpenAcceptor(acceptor_, endpoint, " for admin HTTP"); !s.ok()) {
+    return s;
   }
   port_ = acceptor_.local_endpoint().port();
   return absl::OkStatus();

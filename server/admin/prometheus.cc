@@ -1,5 +1,8 @@
 #include "server/admin/prometheus.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -23,6 +26,16 @@ class Writer {
   void Gauge(std::string_view name, std::string_view help, double value) {
     Header(name, "gauge", help);
     Value(name, "", value);
+  }
+  // A counter family with one label and a fixed set of values.
+  void Family(std::string_view name, std::string_view label, std::string_view help,
+              std::initializer_list<std::pair<std::string_view, const std::atomic<uint64_t>*>>
+                  series) {
+    Header(name, "counter", help);
+    for (const auto& [value, counter] : series) {
+      Value(name, absl::StrCat("{", std::string(label), "=\"", std::string(value), "\"}"),
+            static_cast<double>(counter->load(std::memory_order_relaxed)));
+    }
   }
   std::string Take() { return std::move(out_); }
 
@@ -61,29 +74,19 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
             Load(m.admin_requests));
   w.Counter("auth_failures_total", "Control-plane calls refused for a missing or wrong token.",
             Load(m.auth_failures));
-  w.Header("rejected_messages_total", "counter",
-           "Client messages answered with an error frame, by code.");
-  w.Value("rejected_messages_total", "{code=\"invalid_message\"}",
-          static_cast<double>(Load(m.invalid_messages)));
-  w.Value("rejected_messages_total", "{code=\"unknown_client\"}",
-          static_cast<double>(Load(m.unknown_client)));
-  w.Value("rejected_messages_total", "{code=\"no_handler\"}",
-          static_cast<double>(Load(m.no_handler)));
-  w.Value("rejected_messages_total", "{code=\"route_busy\"}",
-          static_cast<double>(Load(m.route_busy)));
-  w.Value("rejected_messages_total", "{code=\"rate_limited\"}",
-          static_cast<double>(Load(m.rate_limited)));
-  w.Value("rejected_messages_total", "{code=\"target_not_allowed\"}",
-          static_cast<double>(Load(m.target_not_allowed)));
-  w.Header("dropped_total", "counter", "Frames or events that were not delivered, by reason.");
-  w.Value("dropped_total", "{reason=\"slow_client_queue\"}",
-          static_cast<double>(Load(m.frames_dropped_slow)));
-  w.Value("dropped_total", "{reason=\"observe_full\"}",
-          static_cast<double>(Load(m.observe_dropped)));
-  w.Value("dropped_total", "{reason=\"lifecycle_full\"}",
-          static_cast<double>(Load(m.lifecycle_dropped)));
-  w.Value("dropped_total", "{reason=\"subscriber_ended\"}",
-          static_cast<double>(Load(m.subscriber_events_dropped)));
+  w.Family("rejected_messages_total", "code",
+           "Client messages answered with an error frame, by code.",
+           {{"invalid_message", &m.invalid_messages},
+            {"unknown_client", &m.unknown_client},
+            {"no_handler", &m.no_handler},
+            {"route_busy", &m.route_busy},
+            {"rate_limited", &m.rate_limited},
+            {"target_not_allowed", &m.target_not_allowed}});
+  w.Family("dropped_total", "reason", "Frames or events that were not delivered, by reason.",
+           {{"slow_client_queue", &m.frames_dropped_slow},
+            {"observe_full", &m.observe_dropped},
+            {"lifecycle_full", &m.lifecycle_dropped},
+            {"subscriber_ended", &m.subscriber_events_dropped}});
   w.Counter("slow_clients_total", "Clients closed with 1013 because their queue filled.",
             Load(m.slow_clients_dropped));
   w.Counter("route_events_total", "MESSAGE events queued to subscribers.", Load(m.route_events));

@@ -4,6 +4,7 @@
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/beast/core/bind_handler.hpp"
+#include "server/util/acceptor.h"
 #include "server/ws/http_session.h"
 #include "spdlog/spdlog.h"
 
@@ -16,15 +17,7 @@ Listener::Listener(net::any_io_executor executor, Context& context)
     : acceptor_(executor), retry_timer_(executor), context_(context) {}
 
 absl::Status Listener::Open(const tcp::endpoint& endpoint) {
-  boost::beast::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", endpoint.address().to_string(),
-                                               ":", endpoint.port(), ": ", ec.message()));
-  }
+  if (absl::Status s = util::OpenAcceptor(acceptor_, endpoint, ""); !s.ok()) return s;
   port_ = acceptor_.local_endpoint().port();
   return absl::OkStatus();
 }
