@@ -1,0 +1,57 @@
+// Command-line settings of sigd_loadgen (`sigd_loadgen --help` lists them).
+#ifndef SIGD_BENCH_LOADGEN_OPTIONS_H_
+#define SIGD_BENCH_LOADGEN_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sigd::bench {
+
+enum class Mode {
+  kFanout,    // K of N WebSocket clients publish; every client receives every message
+  kIdle,      // N idle connections; server memory per connection
+  kGrpc,      // SendSignal over gRPC publishes to N WebSocket clients
+  kRouteRtt,  // clients message a HANDLE route; the generator answers via SendSignal
+};
+
+struct Options {
+  Mode mode = Mode::kFanout;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string path = "/bench";
+  std::string grpc;  // HOST:PORT of the control plane (grpc, route-rtt)
+
+  int clients = 100;
+  int publishers = 1;
+  double rate = 100;  // messages per second in total; 0: as fast as the window allows
+  int window = 16;    // messages in flight when rate is 0
+  double duration_s = 5;
+  uint64_t messages = 0;  // stop after this many measured messages (0: by duration)
+  double warmup_s = 1;
+  double drain_s = 2;
+  std::size_t size = 64;
+
+  int threads = 2;
+  int connect_concurrency = 256;
+  double connect_timeout_s = 30;
+  int source_addresses = 8;  // clients bind to 127.0.0.2 .. 127.0.0.(1+this)
+  bool wait_ready = false;
+  double ready_timeout_s = 10;
+  double settle_s = 1;  // idle: pause before each memory reading
+
+  std::optional<int> server_pid;
+  std::string label;
+  std::string scenario;
+  int run = 0;
+};
+
+// Parses argv; on --help or a bad flag prints to the right stream and returns
+// the exit code to use.
+std::optional<int> ParseOptions(int argc, char** argv, Options& options);
+
+const char* ModeName(Mode mode);
+
+}  // namespace sigd::bench
+
+#endif  // SIGD_BENCH_LOADGEN_OPTIONS_H_
