@@ -111,10 +111,15 @@ absl::Status Server::Start() {
   hub_ = std::make_unique<hub::Hub>(std::move(executors));
   routes_ = std::make_unique<routes::RouteTable>(std::move(pinned));
   inbound_ = std::make_unique<hub::InboundHandler>(*hub_, *routes_, metrics_, config_, node_id_);
+  absl::StatusOr<util::TrustedProxies> proxies =
+      util::TrustedProxies::Parse(config_.trusted_proxies);
+  if (!proxies.ok()) return proxies.status();
+  trusted_proxies_ = *std::move(proxies);
   admission_ = std::make_unique<ws::Admission>(config_.max_connections,
                                                config_.max_connections_per_address);
   context_ = std::make_unique<ws::Context>(ws::Context{
-      config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_});
+      config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_,
+      trusted_proxies_});
 
   listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
@@ -130,6 +135,14 @@ absl::Status Server::Start() {
   int grpc_port = 0;
   builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(service_.get());
+  // Find dead backends (a subscriber whose host vanished holds its routes
+  // until the stream breaks): ping idle connections, and allow clients to
+  // ping as often as every 10 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<uint64_t>(config_.max_message_bytes + 64 * 1024, 64u * 1024 * 1024)));
   grpc_server_ = builder.BuildAndStart();

@@ -73,6 +73,7 @@ class Server {
   std::unique_ptr<hub::Hub> hub_;
   std::unique_ptr<routes::RouteTable> routes_;
   std::unique_ptr<hub::InboundHandler> inbound_;
+  util::TrustedProxies trusted_proxies_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
   std::unique_ptr<util::TokenStore> tokens_;

@@ -169,6 +169,13 @@ std::vector<Setting> Settings() {
        "Origin values allowed to open a WebSocket (comma-separated or repeated; "
        "default: any); others get 403",
        "", true, List(&Config::allowed_origins)},
+      {"trusted-proxies",
+       "load balancers (addresses or CIDRs, comma-separated) whose X-Forwarded-For gives the "
+       "client's address",
+       "", true, List(&Config::trusted_proxies)},
+      {"max-subscribers", "most SubscribeSignals streams at once; more get RESOURCE_EXHAUSTED",
+       std::to_string(d.max_subscribers), false,
+       Unsigned(&Config::max_subscribers, 1, 1u << 20)},
       {"max-connections", "most WebSocket clients at once (0: no cap); more get 503",
        std::to_string(d.max_connections), false,
        Unsigned(&Config::max_connections, 0, uint64_t{1} << 32)},

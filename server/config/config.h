@@ -41,6 +41,8 @@ struct Config {
   std::string admin_listen;          // empty: no admin HTTP listener
   std::string control_token_file;    // bearer tokens for gRPC and /v1/*; empty: none
   std::vector<std::string> allowed_origins;  // empty: any origin
+  std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For counts
+  uint32_t max_subscribers = 1024;           // concurrent SubscribeSignals streams
   uint64_t max_connections = 0;              // 0: no cap
   uint64_t max_connections_per_address = 0;  // 0: no cap
   uint32_t rate_limit = 0;                   // messages per second per client; 0: off

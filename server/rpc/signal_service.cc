@@ -64,6 +64,10 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
     grpc::CallbackServerContext* context, const sigd::v1::SubscribeSignalsRequest* request) {
   routes::Subscription subscription;
   grpc::Status invalid = Authorize(context, "SubscribeSignals");
+  if (invalid.ok() && subscriber_count() >= config_.max_subscribers) {
+    invalid = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           absl::StrCat("too many subscribers (", config_.max_subscribers, ")"));
+  }
   if (invalid.ok() && request->routes().empty()) {
     invalid = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give at least one route");
   }

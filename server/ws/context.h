@@ -11,6 +11,7 @@
 #include "server/hub/inbound_handler.h"
 #include "server/metrics.h"
 #include "server/routes/route_pattern.h"
+#include "server/util/trusted_proxies.h"
 #include "server/ws/admission.h"
 
 namespace sigd::ws {
@@ -23,6 +24,7 @@ struct Context {
   const std::vector<routes::RoutePattern>& raw_paths;
   Metrics& metrics;
   Admission& admission;
+  const util::TrustedProxies& trusted_proxies;
 };
 
 }  // namespace sigd::ws

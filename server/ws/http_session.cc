@@ -104,15 +104,19 @@ void HttpSession::Upgrade(Request request) {
       return;
     }
   }
-  absl::StatusOr<Admission::Ticket> ticket =
-      context_.admission.Admit(remote.address().to_string());
+  info.id = util::NewClientId();
+  info.connected_at = absl::Now();
+  // Behind a trusted load balancer the client is who X-Forwarded-For says.
+  const net::ip::address client_ip = context_.trusted_proxies.ClientAddress(
+      remote.address(), request["X-Forwarded-For"]);
+  info.remote_address = client_ip == remote.address() ? FormatEndpoint(remote)
+                        : client_ip.is_v6()         ? absl::StrCat("[", client_ip.to_string(), "]")
+                                                    : client_ip.to_string();
+  absl::StatusOr<Admission::Ticket> ticket = context_.admission.Admit(client_ip.to_string());
   if (!ticket.ok()) {
     SendError(request, http::status::service_unavailable, util::ToStd(ticket.status().message()));
     return;
   }
-  info.id = util::NewClientId();
-  info.connected_at = absl::Now();
-  info.remote_address = FormatEndpoint(remote);
   info.local_address = FormatEndpoint(local);
   info.path = std::move(target->path);
   info.query = std::move(target->query);

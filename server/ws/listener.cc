@@ -57,6 +57,11 @@ void Listener::OnAccept(size_t shard, boost::beast::error_code ec, tcp::socket s
     });
     return;
   }
+  // Signals are small and latency-bound: without TCP_NODELAY, Nagle holds a
+  // frame until the previous one is acknowledged, which a client's delayed
+  // ACK stretches to 40 ms.
+  boost::beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
   std::make_shared<HttpSession>(std::move(socket), shard, context_)->Run();
   DoAccept();
 }

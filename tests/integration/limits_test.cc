@@ -141,3 +141,52 @@ TEST(ClientTargeting, NoneAllowsOnlyDefaultAndDirect) {
 
 }  // namespace
 }  // namespace sigd::testing
+
+namespace sigd::testing {
+namespace {
+
+std::string RemoteAddress(TestServer& server) {
+  grpc::ClientContext context;
+  sigd::v1::ListClientsResponse response;
+  EXPECT_TRUE(server.Stub()->ListClients(&context, {}, &response).ok());
+  return response.clients_size() == 1 ? response.clients(0).remote_address() : "";
+}
+
+TEST(TrustedProxies, ForwardedForCountsOnlyFromTrustedPeers) {
+  TestServer trusting([](config::Config& c) { c.trusted_proxies = {"127.0.0.0/8"}; });
+  WsClient behind_lb;
+  ASSERT_TRUE(behind_lb.Connect(trusting.ws_port(), "/", {{"X-Forwarded-For", "203.0.113.7"}})
+                  .ok());
+  EXPECT_EQ(RemoteAddress(trusting), "203.0.113.7");
+
+  TestServer plain;
+  WsClient forger;
+  ASSERT_TRUE(forger.Connect(plain.ws_port(), "/", {{"X-Forwarded-For", "203.0.113.7"}}).ok());
+  EXPECT_TRUE(RemoteAddress(plain).starts_with("127.0.0.1:"));
+}
+
+TEST(TrustedProxies, PerAddressCapSeesTheRealClient) {
+  TestServer server([](config::Config& c) {
+    c.trusted_proxies = {"127.0.0.1"};
+    c.max_connections_per_address = 1;
+  });
+  WsClient a, b, a_again;
+  ASSERT_TRUE(a.Connect(server.ws_port(), "/", {{"X-Forwarded-For", "198.51.100.1"}}).ok());
+  ASSERT_TRUE(b.Connect(server.ws_port(), "/", {{"X-Forwarded-For", "198.51.100.2"}}).ok());
+  absl::Status refused =
+      a_again.Connect(server.ws_port(), "/", {{"X-Forwarded-For", "198.51.100.1"}});
+  EXPECT_NE(std::string(refused.message()).find("HTTP 503"), std::string::npos) << refused;
+}
+
+TEST(SubscriberCap, StreamsBeyondTheCapAreResourceExhausted) {
+  TestServer server([](config::Config& c) { c.max_subscribers = 1; });
+  Subscriber first(server.channel(), Routes({"/a"}));
+  ASSERT_TRUE(first.WaitSubscribed());
+  Subscriber second(server.channel(), Routes({"/b"}));
+  auto status = second.WaitEnded();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+}  // namespace
+}  // namespace sigd::testing
