@@ -1,6 +1,8 @@
 #include "client-cli/connection.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,6 +22,24 @@ absl::StatusCode ToAbslCode(grpc::StatusCode code) {
   return static_cast<absl::StatusCode>(static_cast<int>(code));
 }
 
+// The files were checked to exist when the flags were parsed.
+std::string ReadFile(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const GlobalOptions& globals) {
+  if (!globals.UsesTls()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(globals.tls_ca);  // empty: the system's roots
+  options.pem_cert_chain = ReadFile(globals.tls_cert);
+  options.pem_private_key = ReadFile(globals.tls_key);
+  return grpc::SslCredentials(options);
+}
+
 }  // namespace
 
 std::string FormatGrpcStatus(const grpc::Status& status) {
@@ -30,8 +50,7 @@ std::string FormatGrpcStatus(const grpc::Status& status) {
 
 Connection::Connection(const GlobalOptions& globals)
     : globals_(globals),
-      channel_(grpc::CreateChannel(globals.server,
-                                   grpc::InsecureChannelCredentials())),
+      channel_(grpc::CreateChannel(globals.server, Credentials(globals))),
       stub_(sigd::v1::SignalService::NewStub(channel_)) {}
 
 void Connection::PrepareUnaryCall(grpc::ClientContext& context) const {

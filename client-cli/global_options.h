@@ -14,17 +14,29 @@ namespace sigd::cli {
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr char kServerEnv[] = "SIGD_SERVER";
 inline constexpr char kTokenEnv[] = "SIGD_TOKEN";
+inline constexpr char kTlsCaEnv[] = "SIGD_TLS_CA";
+inline constexpr char kTlsCertEnv[] = "SIGD_TLS_CERT";
+inline constexpr char kTlsKeyEnv[] = "SIGD_TLS_KEY";
 
 struct GlobalOptions {
   std::string server = kDefaultServer;
   double timeout_seconds = 5;  // deadline of every unary call
   bool json = false;           // machine-readable output for every command
   std::string token;           // bearer token for a sigd with --control-token-file
+  // TLS to a sigd with --grpc-tls-cert: `tls` alone trusts the system's CAs;
+  // a CA file implies TLS; a client certificate answers --grpc-tls-client-ca.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+
+  bool UsesTls() const { return tls || !tls_ca.empty() || !tls_cert.empty(); }
 };
 
-// Registers --server (or $SIGD_SERVER), --token (or $SIGD_TOKEN), --timeout and
-// --json on the top-level
-// app; a command's own --json flag (list, info) means the same.
+// Registers --server (or $SIGD_SERVER), --token (or $SIGD_TOKEN), --timeout,
+// the TLS options (--tls, --tls-ca, --tls-cert, --tls-key, or SIGD_TLS_*) and
+// --json on the top-level app; a command's own --json flag (list, info) means
+// the same.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
 
 }  // namespace sigd::cli

@@ -62,6 +62,8 @@ struct Metrics {
 
   Counter connections_accepted{0};   // WebSocket upgrades completed
   Counter handshakes_failed{0};
+  Counter tls_handshakes_failed{0};  // TLS handshakes on the --listen port that failed
+  Counter tls_reloads{0};            // certificate reloads that took effect
   Counter http_requests{0};
   Counter http_rejected{0};          // 4xx/5xx answered on the HTTP side
   Counter messages_in{0};

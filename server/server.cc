@@ -9,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/address.hpp"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -48,6 +51,46 @@ bool IsLoopbackListen(const std::string& listen) {
   return !ec && address.is_loopback();
 }
 
+// Plaintext, TLS, or mutual TLS for the control plane. The files are checked
+// here so that a mistake is a clear error at start; gRPC then watches them and
+// takes a renewed certificate without a restart.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(
+    const config::Config& config) {
+  if (config.grpc_tls_cert.empty() && config.grpc_tls_key.empty()) {
+    if (!config.grpc_tls_client_ca.empty()) {
+      return absl::InvalidArgumentError("--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (config.grpc_tls_cert.empty() || config.grpc_tls_key.empty()) {
+    return absl::InvalidArgumentError("--grpc-tls-cert and --grpc-tls-key go together");
+  }
+  absl::StatusOr<std::shared_ptr<net::ssl::context>> check =
+      ws::LoadServerTls({config.grpc_tls_cert, config.grpc_tls_key, "", ""});
+  if (!check.ok()) return absl::InvalidArgumentError(absl::StrCat("gRPC TLS: ", check.status().message()));
+  if (!config.grpc_tls_client_ca.empty()) {
+    net::ssl::context ca(net::ssl::context::tls_server);
+    boost::system::error_code ec;
+    ca.load_verify_file(config.grpc_tls_client_ca, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--grpc-tls-client-ca ", config.grpc_tls_client_ca, ": ", ec.message()));
+    }
+  }
+  constexpr unsigned kRefreshSeconds = 10;
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.grpc_tls_key, config.grpc_tls_cert, config.grpc_tls_client_ca, kRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (config.grpc_tls_client_ca.empty()) {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
 }  // namespace
 
 Server::Server(config::Config config)
@@ -78,11 +121,26 @@ absl::Status Server::Start() {
     }
   }
   // The control plane can send to and disconnect every client: reachable
-  // from other machines only with authentication.
-  if (tokens_ == nullptr && !IsLoopbackListen(config_.grpc_listen)) {
+  // from other machines only with authentication (tokens or client
+  // certificates).
+  if (tokens_ == nullptr && config_.grpc_tls_client_ca.empty() &&
+      !IsLoopbackListen(config_.grpc_listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "refusing to serve gRPC on ", config_.grpc_listen,
-        ": not a loopback address and no --control-token-file is configured"));
+        ": not a loopback address and neither --control-token-file nor "
+        "--grpc-tls-client-ca is configured"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> grpc_credentials =
+      GrpcCredentials(config_);
+  if (!grpc_credentials.ok()) return grpc_credentials.status();
+  const ws::TlsFiles tls_files{config_.tls_cert, config_.tls_key, config_.tls_pkcs12,
+                               config_.tls_password};
+  if (tls_files.enabled()) {
+    tls_ = std::make_unique<ws::TlsStore>(tls_files);
+    if (absl::Status s = tls_->Reload(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("TLS: ", s.message()));
+    }
+    spdlog::info("https/wss on --listen with {}", ws::DescribeCertificate(*tls_->Current()));
   }
   std::optional<net::ip::tcp::endpoint> admin_endpoint;
   if (!config_.admin_listen.empty()) {
@@ -119,7 +177,7 @@ absl::Status Server::Start() {
                                                config_.max_connections_per_address);
   context_ = std::make_unique<ws::Context>(ws::Context{
       config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_,
-      trusted_proxies_});
+      trusted_proxies_, tls_.get()});
 
   listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
@@ -133,7 +191,7 @@ absl::Status Server::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(config_.grpc_listen, *grpc_credentials, &grpc_port);
   builder.RegisterService(service_.get());
   // Find dead backends (a subscriber whose host vanished holds its routes
   // until the stream breaks): ping idle connections, and allow clients to
@@ -178,6 +236,14 @@ absl::Status Server::ReloadTokens() {
   absl::Status s = tokens_->Reload();
   if (s.ok()) spdlog::info("reloaded {} control token(s) from {}", tokens_->size(), tokens_->path());
   return s;
+}
+
+absl::Status Server::ReloadTls() {
+  if (tls_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = tls_->Reload(); !s.ok()) return s;
+  metrics_.tls_reloads.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("reloaded the TLS certificate: {}", ws::DescribeCertificate(*tls_->Current()));
+  return absl::OkStatus();
 }
 
 void Server::Stop() {

@@ -49,6 +49,9 @@ class Server {
   // SIGHUP: reads the control token file again (the old tokens stay in force
   // if the file is unreadable or empty).
   absl::Status ReloadTokens();
+  // SIGHUP: reads the --listen certificate files again. New connections get
+  // the new certificate, open ones keep theirs; on failure nothing changes.
+  absl::Status ReloadTls();
 
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
@@ -74,6 +77,7 @@ class Server {
   std::unique_ptr<routes::RouteTable> routes_;
   std::unique_ptr<hub::InboundHandler> inbound_;
   util::TrustedProxies trusted_proxies_;
+  std::unique_ptr<ws::TlsStore> tls_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
   std::unique_ptr<util::TokenStore> tokens_;

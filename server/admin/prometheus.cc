@@ -55,6 +55,11 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
   w.Counter("connections_total", "WebSocket upgrades completed.", Load(m.connections_accepted));
   w.Counter("handshakes_failed_total", "WebSocket upgrades that failed.",
             Load(m.handshakes_failed));
+  w.Counter("tls_handshakes_failed_total",
+            "TLS handshakes on the WebSocket port that failed (incl. plain HTTP sent there).",
+            Load(m.tls_handshakes_failed));
+  w.Counter("tls_reloads_total", "Certificate reloads (SIGHUP) that took effect.",
+            Load(m.tls_reloads));
   w.Header("connections_closed_total", "counter", "WebSocket connections ended, by reason.");
   for (size_t i = 0; i < kCloseReasonNames.size(); ++i) {
     w.Value("connections_closed_total",

@@ -208,6 +208,24 @@ std::vector<Setting> Settings() {
       {"drain-timeout-seconds", "on SIGTERM, how long to wait for clients to close",
        std::to_string(d.drain_timeout.count()), false,
        Seconds(&Config::drain_timeout, 0, 600)},
+      {"tls-cert",
+       "PEM certificate chain (leaf first): --listen serves https and wss only; "
+       "reloaded on SIGHUP",
+       "", false, String(&Config::tls_cert)},
+      {"tls-key", "PEM private key for --tls-cert", "", false, String(&Config::tls_key)},
+      {"tls-pkcs12", "PKCS#12 (.pfx/.p12) certificate and key, instead of --tls-cert/--tls-key",
+       "", false, String(&Config::tls_pkcs12)},
+      {"tls-password",
+       "password of --tls-pkcs12 or of an encrypted --tls-key (prefer SIGD_TLS_PASSWORD)", "",
+       false, String(&Config::tls_password)},
+      {"grpc-tls-cert",
+       "PEM certificate chain for the gRPC control plane (TLS); re-read when the file changes",
+       "", false, String(&Config::grpc_tls_cert)},
+      {"grpc-tls-key", "PEM private key for --grpc-tls-cert", "", false,
+       String(&Config::grpc_tls_key)},
+      {"grpc-tls-client-ca",
+       "PEM CA bundle: gRPC clients must present a certificate it signed (mutual TLS)", "",
+       false, String(&Config::grpc_tls_client_ca)},
   };
 }
 

@@ -50,6 +50,15 @@ struct Config {
   enum class Targeting { kAny, kOwnPath, kNone };
   Targeting client_targeting = Targeting::kAny;
   std::chrono::seconds drain_timeout{5};
+  // https/wss on --listen: PEM certificate chain + key, or one PKCS#12 file.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_pkcs12;
+  std::string tls_password;  // encrypted key or PKCS#12
+  // TLS on the gRPC control plane; with a client CA, mutual TLS.
+  std::string grpc_tls_cert;
+  std::string grpc_tls_key;
+  std::string grpc_tls_client_ca;
   std::string config_file;
 
   // Set when the command line asked for --help or --version: print `output`

@@ -13,6 +13,7 @@
 #include "server/routes/route_pattern.h"
 #include "server/util/trusted_proxies.h"
 #include "server/ws/admission.h"
+#include "server/ws/tls.h"
 
 namespace sigd::ws {
 
@@ -25,6 +26,7 @@ struct Context {
   Metrics& metrics;
   Admission& admission;
   const util::TrustedProxies& trusted_proxies;
+  const TlsStore* tls = nullptr;  // https/wss on --listen; null: plain
 };
 
 }  // namespace sigd::ws

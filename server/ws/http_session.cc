@@ -37,28 +37,63 @@ std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
 }
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket socket, size_t shard, Context& context)
-    : stream_(std::move(socket)), shard_(shard), context_(context) {}
+HttpSession::HttpSession(Transport transport, size_t shard, Context& context)
+    : transport_(std::move(transport)),
+      deadline_(transport_.get_executor()),
+      shard_(shard),
+      context_(context) {}
 
 void HttpSession::Run() {
-  // The whole request, however slowly it trickles in, must arrive by the
-  // deadline: one expiry for the read, set once.
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+  net::dispatch(transport_.get_executor(), [self = shared_from_this()] {
+    if (!self->transport_.is_tls()) {
+      self->DoRead();
+      return;
+    }
+    // The TLS handshake and the request share one deadline. A plain HTTP
+    // request on this port fails the handshake and is closed unanswered.
+    self->ArmDeadline();
+    self->transport_.tls()->async_handshake(
+        net::ssl::stream_base::server,
+        beast::bind_front_handler(&HttpSession::OnHandshake, self));
+  });
 }
 
-void HttpSession::DoRead() {
+void HttpSession::OnHandshake(beast::error_code ec) {
+  if (ec) {
+    context_.metrics.tls_handshakes_failed.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    const auto peer = transport_.socket().remote_endpoint(ignored);
+    spdlog::debug("TLS handshake failed with {}: {}", peer.address().to_string(), ec.message());
+    transport_.close();
+    deadline_.cancel();
+    return;
+  }
+  DoRead(/*arm=*/false);
+}
+
+void HttpSession::ArmDeadline() {
+  deadline_.expires_after(context_.config.handshake_timeout);
+  deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled or re-armed
+    if (auto self = weak.lock()) self->transport_.close();
+  });
+}
+
+void HttpSession::DoRead(bool arm) {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(kBodyLimit);
-  stream_.expires_after(context_.config.handshake_timeout);
-  http::async_read(stream_, buffer_, *parser_,
+  // The whole request, however slowly it trickles in, must arrive by the
+  // deadline: one expiry for the read (after TLS, the handshake's).
+  if (arm) ArmDeadline();
+  http::async_read(transport_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
 }
 
 void HttpSession::OnRead(beast::error_code ec, size_t) {
+  if (ec) deadline_.cancel();
   if (ec == http::error::end_of_stream) {
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    transport_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     return;
   }
   if (ec == http::error::header_limit || ec == http::error::body_limit) {
@@ -88,8 +123,8 @@ void HttpSession::Upgrade(Request request) {
   }
   beast::error_code ec;
   hub::ClientInfo info;
-  const auto remote = stream_.socket().remote_endpoint(ec);
-  const auto local = stream_.socket().local_endpoint(ec);
+  const auto remote = transport_.socket().remote_endpoint(ec);
+  const auto local = transport_.socket().local_endpoint(ec);
   if (ec) return;  // the peer is already gone
   const std::vector<std::string>& origins = context_.config.allowed_origins;
   if (!origins.empty()) {
@@ -127,8 +162,8 @@ void HttpSession::Upgrade(Request request) {
   }
   // The upgrade keeps the same deadline: the handshake timeout covers the
   // request and the upgrade response together.
-  stream_.expires_never();
-  std::make_shared<WsSession>(stream_.release_socket(), shard_, context_, std::move(info),
+  deadline_.cancel();
+  std::make_shared<WsSession>(std::move(transport_), shard_, context_, std::move(info),
                               *std::move(ticket))
       ->Run(std::move(request));
 }
@@ -224,7 +259,7 @@ void HttpSession::SendError(const Request& request, http::status status,
                             std::string_view message) {
   context_.metrics.http_rejected.fetch_add(1, std::memory_order_relaxed);
   beast::error_code ignored;
-  const auto peer = stream_.socket().remote_endpoint(ignored);
+  const auto peer = transport_.socket().remote_endpoint(ignored);
   spdlog::info("rejected HTTP {} {} from {}: {} {}", std::string(request.method_string()),
                std::string(request.target()), peer.address().to_string(),
                static_cast<unsigned>(status), message);
@@ -246,17 +281,17 @@ void HttpSession::Send(std::shared_ptr<Response> response) {
   const bool keep_alive = response->keep_alive();
   Response& ref = *response;
   response_ = std::move(response);
-  stream_.expires_after(context_.config.handshake_timeout);
-  http::async_write(stream_, ref,
+  ArmDeadline();
+  http::async_write(transport_, ref,
                     beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(),
                                               keep_alive));
 }
 
 void HttpSession::OnWrite(bool keep_alive, beast::error_code ec, size_t) {
   response_.reset();
-  if (ec) return;
-  if (!keep_alive) {
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec || !keep_alive) {
+    deadline_.cancel();
+    if (!ec) transport_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     return;
   }
   DoRead();

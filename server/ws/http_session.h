@@ -1,6 +1,7 @@
-// One TCP connection before (or instead of) a WebSocket: reads HTTP requests
-// under one total deadline (not reset by trickling bytes), serves static files
-// with keep-alive, and hands an upgrade request to a WebSocket session.
+// One TCP connection before (or instead of) a WebSocket: completes the TLS
+// handshake when the port serves https/wss, reads HTTP requests under one
+// total deadline (not reset by trickling bytes), serves static files with
+// keep-alive, and hands an upgrade request to a WebSocket session.
 #ifndef SIGD_SERVER_WS_HTTP_SESSION_H_
 #define SIGD_SERVER_WS_HTTP_SESSION_H_
 
@@ -9,24 +10,29 @@
 
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
-#include "boost/beast/core/tcp_stream.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/beast/http/message.hpp"
 #include "boost/beast/http/parser.hpp"
 #include "boost/beast/http/string_body.hpp"
 #include "server/http/embedded_assets.h"
 #include "server/ws/context.h"
+#include "server/ws/transport.h"
 
 namespace sigd::ws {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, size_t shard, Context& context);
+  HttpSession(Transport transport, size_t shard, Context& context);
   void Run();
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  void DoRead();
+  void OnHandshake(boost::beast::error_code ec);
+  // (Re)starts the deadline: when it passes, the connection is closed,
+  // whatever is pending.
+  void ArmDeadline();
+  void DoRead(bool arm = true);
   void OnRead(boost::beast::error_code ec, size_t bytes);
   void Upgrade(Request request);
   void ServeStatic(const Request& request);
@@ -37,7 +43,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void SendError(const Request& request, boost::beast::http::status status,
                  std::string_view message);
 
-  boost::beast::tcp_stream stream_;
+  Transport transport_;
+  boost::asio::steady_timer deadline_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<void> response_;  // keeps the response in flight alive

@@ -62,7 +62,10 @@ void Listener::OnAccept(size_t shard, boost::beast::error_code ec, tcp::socket s
   // ACK stretches to 40 ms.
   boost::beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<HttpSession>(std::move(socket), shard, context_)->Run();
+  Transport transport = context_.tls != nullptr
+                            ? Transport(std::move(socket), context_.tls->Current())
+                            : Transport(std::move(socket));
+  std::make_shared<HttpSession>(std::move(transport), shard, context_)->Run();
   DoAccept();
 }
 

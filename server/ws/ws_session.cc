@@ -42,10 +42,10 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 
 }  // namespace
 
-WsSession::WsSession(net::ip::tcp::socket socket, size_t shard, Context& context,
+WsSession::WsSession(Transport transport, size_t shard, Context& context,
                      hub::ClientInfo info, Admission::Ticket ticket)
     : hub::Client(shard),
-      ws_(Socket(std::move(socket))),
+      ws_(std::move(transport)),
       context_(context),
       gauges_(context.metrics.shards[shard]),
       info_(std::move(info)),
@@ -206,8 +206,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t bytes) {
   }
   if (ec) {
     // The stream is unusable; closing the socket ends the read loop.
-    beast::error_code ignored;
-    ws_.next_layer().close(ignored);
+    ws_.next_layer().close();
     return;
   }
   messages_out_.fetch_add(1, std::memory_order_relaxed);
@@ -255,8 +254,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
   close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
-    beast::error_code ignored;
-    self->ws_.next_layer().close(ignored);
+    self->ws_.next_layer().close();
   });
   if (!open_) return;  // OnAccept closes once the upgrade is done
   if (!writing_ && head_ == frames_.size()) DoClose();
@@ -268,8 +266,7 @@ void WsSession::DoClose() {
                   [self = shared_from_this()](beast::error_code ec) {
                     // On success the read loop sees the peer's close and ends.
                     if (ec) {
-                      beast::error_code ignored;
-                      self->ws_.next_layer().close(ignored);
+                      self->ws_.next_layer().close();
                     }
                   });
 }

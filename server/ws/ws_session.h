@@ -28,13 +28,13 @@
 #include "server/hub/client.h"
 #include "server/ws/context.h"
 #include "server/util/token_bucket.h"
-#include "server/ws/socket.h"
+#include "server/ws/transport.h"
 
 namespace sigd::ws {
 
 class WsSession : public hub::Client, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(boost::asio::ip::tcp::socket socket, size_t shard, Context& context,
+  WsSession(Transport transport, size_t shard, Context& context,
             hub::ClientInfo info, Admission::Ticket ticket);
   ~WsSession() override;
 
@@ -62,7 +62,7 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   // False when the message must be dropped for the client's rate limit.
   bool WithinRateLimit();
 
-  boost::beast::websocket::stream<Socket> ws_;
+  boost::beast::websocket::stream<Transport> ws_;
   boost::beast::flat_buffer read_buffer_;
   Context& context_;
   ShardGauges& gauges_;

@@ -1,0 +1,299 @@
+// https and wss on the --listen port (PEM, PKCS#12, reload), and TLS / mutual
+// TLS on the gRPC control plane. Real OpenSSL handshakes on loopback with
+// certificates made for the test.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "boost/asio/connect.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/read.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/http.hpp"
+#include "boost/beast/websocket.hpp"
+#include "boost/beast/websocket/ssl.hpp"
+#include "gtest/gtest.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/security/credentials.h"
+#include "tests/support/test_certs.h"
+#include "tests/support/tls_client.h"
+#include "tests/support/test_server.h"
+#include "tests/support/ws_client.h"
+
+namespace sigd::testing {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+sigd::v1::SendSignalRequest Broadcast(const std::string& json) {
+  sigd::v1::SendSignalRequest request;
+  request.set_json(json);
+  return request;
+}
+
+class TlsListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(certs_.ok()) << certs_.error(); }
+  TestCerts certs_;
+};
+
+TEST_F(TlsListenerTest, WssClientsReceiveSignalsAndEachOther) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient a(server.ws_port(), certs_.ca(), "/room?welcome=1");
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  EXPECT_NE(a.Read().find("\"clientId\""), std::string::npos);  // the welcome frame
+  WssClient b(server.ws_port(), certs_.ca(), "/room");
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 2; }));
+
+  ASSERT_TRUE(server.Send(Broadcast(R"({"n":1})")).ok());
+  EXPECT_EQ(a.Read(), R"({"n":1})");
+  EXPECT_EQ(b.Read(), R"({"n":1})");
+  a.Send(R"({"message":"hello over tls"})");
+  EXPECT_EQ(b.Read(), "hello over tls");
+  EXPECT_EQ(a.Read(), "hello over tls");
+}
+
+TEST_F(TlsListenerTest, HttpsServesFilesAndTheBrowserClient) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  std::ofstream(server.public_dir() / "index.html") << "<h1>secure</h1>";
+  for (const std::string target : {"/", "/sigd.js"}) {
+    TlsConnection tls(server.ws_port(), certs_.ca());
+    ASSERT_FALSE(tls.handshake_error()) << tls.handshake_error().message();
+    http::request<http::empty_body> request(http::verb::get, target, 11);
+    request.set(http::field::host, "localhost");
+    http::write(tls.stream(), request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(tls.stream(), buffer, response);
+    EXPECT_EQ(response.result(), http::status::ok) << target;
+    if (target == "/") EXPECT_EQ(response.body(), "<h1>secure</h1>");
+  }
+}
+
+TEST_F(TlsListenerTest, PlainHttpOnTheTlsPortIsClosedUnanswered) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  net::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.ws_port()));
+  timeval tv{5, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  net::write(socket, net::buffer(std::string(
+                         "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n")));
+  std::string received(4096, '\0');
+  beast::error_code ec;
+  const size_t n = net::read(socket, net::buffer(received), ec);
+  // Whatever OpenSSL writes back, it is never an HTTP response.
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  EXPECT_EQ(received.substr(0, std::min<size_t>(n, 5)).find("HTTP/"), std::string::npos);
+  EXPECT_EQ(server.server().metrics().tls_handshakes_failed.load(), 1u);
+
+  // The port still serves TLS.
+  WssClient client(server.ws_port(), certs_.ca(), "/after");
+  EXPECT_TRUE(client.ok()) << client.error().message();
+}
+
+TEST_F(TlsListenerTest, Pkcs12WithPasswordIncludingLegacyEncryption) {
+  for (const std::string& file : {certs_.server_p12(), certs_.server_legacy_p12()}) {
+    TestServer server([&](config::Config& c) {
+      c.tls_pkcs12 = file;
+      c.tls_password = TestCerts::kPassword;
+    });
+    WssClient client(server.ws_port(), certs_.ca(), "/p12");
+    ASSERT_TRUE(client.ok()) << file << ": " << client.error().message();
+    EXPECT_EQ(client.PeerCommonName(), "sigd-one");
+    ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+    ASSERT_TRUE(server.Send(Broadcast("[1,2]")).ok());
+    EXPECT_EQ(client.Read(), "[1,2]");
+  }
+}
+
+TEST_F(TlsListenerTest, BadTlsSettingsStopTheStartWithTheReason) {
+  struct Case {
+    std::function<void(config::Config&)> tweak;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[&](config::Config& c) {
+         c.tls_pkcs12 = certs_.server_p12();
+         c.tls_password = "wrong";
+       },
+       "wrong --tls-password"},
+      {[&](config::Config& c) { c.tls_cert = certs_.server_cert(); }, "go together"},
+      {[&](config::Config& c) {
+         c.tls_cert = certs_.server_cert();
+         c.tls_key = certs_.client_key();
+       },
+       "mismatch"},
+      {[&](config::Config& c) {
+         c.tls_cert = certs_.Path("missing.pem");
+         c.tls_key = certs_.server_key();
+       },
+       "missing.pem"},
+      {[&](config::Config& c) { c.grpc_tls_cert = certs_.server_cert(); }, "go together"},
+      {[&](config::Config& c) { c.grpc_tls_client_ca = certs_.ca(); }, "needs --grpc-tls-cert"},
+  };
+  for (const Case& test : cases) {
+    config::Config config;
+    config.listen = "127.0.0.1:0";
+    config.grpc_listen = "127.0.0.1:0";
+    config.io_threads = 1;
+    test.tweak(config);
+    Server server(config);
+    absl::Status status = server.Start();
+    EXPECT_FALSE(status.ok());
+    EXPECT_NE(status.message().find(test.expected), absl::string_view::npos) << status;
+  }
+}
+
+TEST_F(TlsListenerTest, ReloadServesTheNewCertificateAndKeepsOpenClients) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient before(server.ws_port(), certs_.ca(), "/r");
+  ASSERT_TRUE(before.ok()) << before.error().message();
+  EXPECT_EQ(before.PeerCommonName(), "sigd-one");
+
+  certs_.RenewServer("sigd-two");
+  ASSERT_TRUE(certs_.ok()) << certs_.error();
+  ASSERT_TRUE(server.server().ReloadTls().ok());
+  EXPECT_EQ(server.server().metrics().tls_reloads.load(), 1u);
+  WssClient after(server.ws_port(), certs_.ca(), "/r");
+  ASSERT_TRUE(after.ok()) << after.error().message();
+  EXPECT_EQ(after.PeerCommonName(), "sigd-two");
+
+  // A broken file on the next reload changes nothing.
+  std::ofstream(certs_.server_cert(), std::ios::trunc) << "not a certificate";
+  EXPECT_FALSE(server.server().ReloadTls().ok());
+  WssClient third(server.ws_port(), certs_.ca(), "/r");
+  ASSERT_TRUE(third.ok()) << third.error().message();
+  EXPECT_EQ(third.PeerCommonName(), "sigd-two");
+
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 3; }));
+  ASSERT_TRUE(server.Send(Broadcast(R"("still here")")).ok());
+  EXPECT_EQ(before.Read(), "still here");
+  EXPECT_EQ(after.Read(), "still here");
+  EXPECT_EQ(third.Read(), "still here");
+}
+
+TEST_F(TlsListenerTest, OversizeMessageOverTlsClosesWith1009) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+    c.max_message_bytes = 1024;
+  });
+  WssClient client(server.ws_port(), certs_.ca(), "/big");
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  client.Send(std::string(4096, 'x'));
+  EXPECT_EQ(client.ReadUntilClosed().code, 1009);
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 0; }));
+}
+
+TEST_F(TlsListenerTest, ShutdownClosesWssClientsWith1001) {
+  auto server = std::make_unique<TestServer>([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient client(server->ws_port(), certs_.ca(), "/bye");
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server->server().hub().size() == 1; }));
+  std::thread stopper([&] { server->server().Stop(); });
+  EXPECT_EQ(client.ReadUntilClosed().code, 1001);
+  stopper.join();
+}
+
+class GrpcTlsTest : public TlsListenerTest {
+ protected:
+  std::shared_ptr<grpc::Channel> Channel(const TestServer& server, bool tls, bool client_cert) {
+    if (!tls) return grpc::CreateChannel(server.grpc_target(), grpc::InsecureChannelCredentials());
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = ReadFileOrEmpty(certs_.ca());
+    if (client_cert) {
+      options.pem_cert_chain = ReadFileOrEmpty(certs_.client_cert());
+      options.pem_private_key = ReadFileOrEmpty(certs_.client_key());
+    }
+    return grpc::CreateChannel(server.grpc_target(), grpc::SslCredentials(options));
+  }
+
+  grpc::Status Info(const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    sigd::v1::ServerInfo info;
+    return sigd::v1::SignalService::NewStub(channel)->GetServerInfo(&context, {}, &info);
+  }
+};
+
+TEST_F(GrpcTlsTest, TlsControlPlaneRefusesPlaintext) {
+  TestServer server([&](config::Config& c) {
+    c.grpc_tls_cert = certs_.server_cert();
+    c.grpc_tls_key = certs_.server_key();
+  });
+  EXPECT_TRUE(Info(Channel(server, /*tls=*/true, /*client_cert=*/false)).ok());
+  EXPECT_EQ(Info(Channel(server, /*tls=*/false, false)).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(GrpcTlsTest, MutualTlsRequiresAClientCertificate) {
+  TestServer server([&](config::Config& c) {
+    c.grpc_tls_cert = certs_.server_cert();
+    c.grpc_tls_key = certs_.server_key();
+    c.grpc_tls_client_ca = certs_.ca();
+  });
+  EXPECT_EQ(Info(Channel(server, /*tls=*/true, /*client_cert=*/false)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  grpc::Status with_cert = Info(Channel(server, /*tls=*/true, /*client_cert=*/true));
+  EXPECT_TRUE(with_cert.ok()) << with_cert.error_message();
+
+  // A signal sent over the mutual-TLS channel reaches a client.
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(server.ws_port(), "/m").ok());
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(sigd::v1::SignalService::NewStub(Channel(server, true, true))
+                  ->SendSignal(&context, Broadcast(R"({"mtls":true})"), &response)
+                  .ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  absl::StatusOr<std::string> frame = ws.Read();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(*frame, R"({"mtls":true})");
+}
+
+TEST_F(GrpcTlsTest, NonLoopbackControlPlaneNeedsTokensOrClientCertificates) {
+  config::Config config;
+  config.listen = "127.0.0.1:0";
+  config.grpc_listen = "192.0.2.1:0";  // TEST-NET-1: never bound, the check comes first
+  config.io_threads = 1;
+  Server refused(config);
+  absl::Status status = refused.Start();
+  EXPECT_NE(status.message().find("neither --control-token-file nor --grpc-tls-client-ca"),
+            absl::string_view::npos)
+      << status;
+}
+
+}  // namespace
+}  // namespace sigd::testing
