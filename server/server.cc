@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/address.hpp"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "server/ws/write_batcher.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -164,7 +165,7 @@ absl::Status Server::Start() {
 
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
-    threads_.emplace_back([ctx = context.get()] { ctx->run(); });
+    threads_.emplace_back([ctx = context.get()] { ws::WriteBatcher::Run(*ctx); });
   }
   listener_->Run();
   if (admin_) admin_->Run();
