@@ -12,6 +12,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "server/ws/write_batcher.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -222,7 +223,7 @@ absl::Status Server::Start() {
 
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
-    threads_.emplace_back([ctx = context.get()] { ctx->run(); });
+    threads_.emplace_back([ctx = context.get()] { ws::WriteBatcher::Run(*ctx); });
   }
   listener_->Run();
   if (admin_) admin_->Run();

@@ -106,6 +106,7 @@ class Transport {
     boost::beast::error_code ignored;
     socket().close(ignored);
   }
+  void close(boost::beast::error_code& ec) { socket().close(ec); }
 
  private:
   boost::asio::ip::tcp::socket socket_;  // unused (never opened) under TLS

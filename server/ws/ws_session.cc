@@ -1,9 +1,11 @@
 #include "server/ws/ws_session.h"
 
+#include <array>
 #include <utility>
 
 #include "boost/asio/post.hpp"
 #include "boost/beast/core/bind_handler.hpp"
+#include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "server/protocol/frames.h"
 #include "spdlog/spdlog.h"
@@ -23,6 +25,21 @@ constexpr size_t kKeepReadCapacity = 16 * 1024;
 constexpr size_t kKeepQueueCapacity = 64;
 // How long a close handshake may take before the socket is cut.
 constexpr std::chrono::seconds kCloseGrace{5};
+// One write takes at most this many queued frames (two buffers each: asio
+// hands at most 64 to one sendmsg) and, past the first frame, this many
+// payload bytes.
+constexpr size_t kMaxBatchFrames = 32;
+constexpr size_t kMaxBatchBytes = 256 * 1024;
+
+// A buffer sequence over a range of const_buffers that outlives the write.
+struct BufferSpan {
+  using value_type = net::const_buffer;
+  using const_iterator = const net::const_buffer*;
+  const net::const_buffer* first;
+  const net::const_buffer* last;
+  const_iterator begin() const { return first; }
+  const_iterator end() const { return last; }
+};
 
 CloseReason ClassifyReadError(beast::error_code ec) {
   if (ec == websocket::error::closed) return CloseReason::kClient;
@@ -41,6 +58,12 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 }
 
 }  // namespace
+
+// Headers and buffers of a write of several frames.
+struct WsSession::WriteBatch {
+  uint8_t headers[kMaxBatchFrames][kMaxFrameHeader];
+  net::const_buffer buffers[2 * kMaxBatchFrames];
+};
 
 WsSession::WsSession(Transport transport, size_t shard, Context& context,
                      hub::ClientInfo info, Admission::Ticket ticket)
@@ -97,7 +120,6 @@ void WsSession::Run(beast::http::request<beast::http::string_body> request) {
         res.set("X-Signal-Client-Id", id);
       }));
   ws_.read_message_max(config.max_message_bytes);
-  ws_.auto_fragment(false);
 
   // The welcome frame is queued before the client is registered, so it is
   // the first frame the client sees even if a broadcast races the upgrade.
@@ -174,49 +196,109 @@ bool WsSession::Deliver(const hub::Frame& frame) {
     return false;
   }
   Enqueue(frame);
-  if (open_ && !writing_) DoWrite();
+  if (open_ && !writing_) ScheduleWrite();
   return true;
 }
 
-void WsSession::DoWrite() {
-  writing_ = true;
-  const hub::Frame& frame = frames_[head_];
-  ws_.text(!frame.binary);
-  // The buffer points into the shared string, which stays put even if
-  // frames_ reallocates while the write is in flight.
-  ws_.async_write(net::buffer(*frame.data),
-                  beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
+void WsSession::ScheduleWrite() {
+  // A full write's worth is queued: waiting for the burst to end would only
+  // let the queue grow towards its limit (a client's own burst of messages
+  // must not make it a slow consumer).
+  if (frames_.size() - head_ >= kMaxBatchFrames || queued_bytes_ >= kMaxBatchBytes) {
+    DoWrite();
+    return;
+  }
+  if (write_deferred_) return;
+  if (WriteBatcher::Defer(shared_from_this())) {
+    write_deferred_ = true;
+  } else {
+    DoWrite();
+  }
 }
 
-void WsSession::OnWrite(beast::error_code ec, size_t bytes) {
-  writing_ = false;
-  hub::Frame& done = frames_[head_];
-  if (!ec && done.sent_at != std::chrono::steady_clock::time_point{}) {
-    gauges_.ObserveLatency(std::chrono::steady_clock::now() - done.sent_at);
+void WsSession::FlushWrites() {
+  write_deferred_ = false;
+  if (!writing_ && head_ < frames_.size()) DoWrite();
+}
+
+void WsSession::DoWrite() {
+  // Once Beast has started a close (the peer's close, a protocol error, a
+  // timeout) no data frame may follow its close frame.
+  if (!ws_.is_open()) return;
+  const size_t pending = frames_.size() - head_;
+  size_t n = 1;
+  size_t bytes = frames_[head_].size();
+  while (n < pending && n < kMaxBatchFrames &&
+         bytes + frames_[head_ + n].size() <= kMaxBatchBytes) {
+    bytes += frames_[head_ + n].size();
+    ++n;
   }
-  queued_bytes_ -= done.size();
-  gauges_.queued_frames.fetch_sub(1, std::memory_order_relaxed);
-  gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(done.size()), std::memory_order_relaxed);
-  done = {};
-  ++head_;
+  writing_ = true;
+  in_flight_ = static_cast<uint32_t>(n);
+  // The payload buffers point into the shared strings, which stay put even if
+  // frames_ reallocates while the write is on the socket.
+  auto on_write = beast::bind_front_handler(&WsSession::OnWrite, shared_from_this());
+  if (n == 1) {
+    const hub::Frame& frame = frames_[head_];
+    const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(header_, header),
+                                                  net::buffer(*frame.data)};
+    ws_.next_layer().async_write_some(buffers, std::move(on_write));
+    return;
+  }
+  if (batch_ == nullptr) batch_ = std::make_unique<WriteBatch>();
+  for (size_t i = 0; i < n; ++i) {
+    const hub::Frame& frame = frames_[head_ + i];
+    const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
+    batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
+    batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
+  }
+  ws_.next_layer().async_write_some(BufferSpan{batch_->buffers, batch_->buffers + 2 * n},
+                                    std::move(on_write));
+}
+
+void WsSession::OnWrite(beast::error_code ec, size_t) {
+  writing_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t payload = 0;
+  for (size_t i = 0; i < in_flight_; ++i) {
+    hub::Frame& done = frames_[head_ + i];
+    if (!ec && done.sent_at != std::chrono::steady_clock::time_point{}) {
+      gauges_.ObserveLatency(now - done.sent_at);
+    }
+    payload += done.size();
+    done = {};
+  }
+  const size_t written = in_flight_;
+  head_ += in_flight_;
+  in_flight_ = 0;
+  queued_bytes_ -= payload;
+  gauges_.queued_frames.fetch_sub(static_cast<int64_t>(written), std::memory_order_relaxed);
+  gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(payload), std::memory_order_relaxed);
   if (head_ == frames_.size()) {
     frames_.clear();
     head_ = 0;
     if (frames_.capacity() > kKeepQueueCapacity) frames_.shrink_to_fit();
+    batch_.reset();
   }
   if (ec) {
     // The stream is unusable; closing the socket ends the read loop.
-    ws_.next_layer().close();
+    CloseSocket();
     return;
   }
-  messages_out_.fetch_add(1, std::memory_order_relaxed);
-  context_.metrics.frames_out.fetch_add(1, std::memory_order_relaxed);
-  context_.metrics.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  messages_out_.fetch_add(written, std::memory_order_relaxed);
+  context_.metrics.frames_out.fetch_add(written, std::memory_order_relaxed);
+  context_.metrics.bytes_out.fetch_add(payload, std::memory_order_relaxed);
   if (head_ < frames_.size()) {
-    DoWrite();
+    ScheduleWrite();
   } else if (closing_ && !close_sent_) {
     DoClose();
   }
+}
+
+void WsSession::CloseSocket() {
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).close(ignored);
 }
 
 void WsSession::Close(uint16_t code, std::string reason) {
@@ -237,7 +319,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   if (code == 1013) {
     // Dropped as slow: what is still queued will never be sent. Keep only the
     // frame in flight.
-    const size_t keep = writing_ ? head_ + 1 : head_;
+    const size_t keep = writing_ ? head_ + in_flight_ : head_;
     uint64_t dropped = 0;
     for (size_t i = keep; i < frames_.size(); ++i) {
       queued_bytes_ -= frames_[i].size();
@@ -254,7 +336,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
   close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
-    self->ws_.next_layer().close();
+    self->CloseSocket();
   });
   if (!open_) return;  // OnAccept closes once the upgrade is done
   if (!writing_ && head_ == frames_.size()) DoClose();
@@ -265,9 +347,7 @@ void WsSession::DoClose() {
   ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
                   [self = shared_from_this()](beast::error_code ec) {
                     // On success the read loop sees the peer's close and ends.
-                    if (ec) {
-                      self->ws_.next_layer().close();
-                    }
+                    if (ec) self->CloseSocket();
                   });
 }
 

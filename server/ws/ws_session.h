@@ -1,5 +1,6 @@
 // One WebSocket client. Reads frames and hands them to the inbound handler;
-// writes queued frames one at a time from a bounded queue of shared buffers.
+// writes queued frames from a bounded queue of shared buffers, everything
+// queued (up to a bound) in one gathered write.
 //
 // Lifetime: shared_from_this in every pending operation; the hub's registry
 // holds a reference from just before the upgrade response until the read loop
@@ -11,6 +12,11 @@
 // admitted to an empty queue). A client that lets it fill is closed with 1013
 // and counted; a close handshake that cannot complete is cut off by a timer,
 // so a client that never reads cannot hold memory.
+//
+// Writes: Beast reads, answers the upgrade and writes the control frames
+// (pong, ping, close); sigd writes its data frames itself (header + shared
+// payload per frame, many frames per system call) through GatedStream, which
+// keeps the two writers' bytes apart.
 #ifndef SIGD_SERVER_WS_WS_SESSION_H_
 #define SIGD_SERVER_WS_WS_SESSION_H_
 
@@ -28,11 +34,16 @@
 #include "server/hub/client.h"
 #include "server/ws/context.h"
 #include "server/util/token_bucket.h"
+#include "server/ws/frame_header.h"
+#include "server/ws/gated_stream.h"
 #include "server/ws/transport.h"
+#include "server/ws/write_batcher.h"
 
 namespace sigd::ws {
 
-class WsSession : public hub::Client, public std::enable_shared_from_this<WsSession> {
+class WsSession : public hub::Client,
+                  public WriteBatcher::Writer,
+                  public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(Transport transport, size_t shard, Context& context,
             hub::ClientInfo info, Admission::Ticket ticket);
@@ -48,11 +59,16 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   uint64_t messages_out() const override {
     return messages_out_.load(std::memory_order_relaxed);
   }
+  // Starts the write that ScheduleWrite deferred to the end of the burst.
+  void FlushWrites() override;
 
  private:
   void OnAccept(boost::beast::error_code ec);
   void DoRead();
   void OnRead(boost::beast::error_code ec, size_t bytes);
+  // Writes what is queued once the thread's current burst of handlers is
+  // done (WriteBatcher), so frames of several messages share one write.
+  void ScheduleWrite();
   void DoWrite();
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void StartClose(uint16_t code, std::string reason);
@@ -62,19 +78,28 @@ class WsSession : public hub::Client, public std::enable_shared_from_this<WsSess
   // False when the message must be dropped for the client's rate limit.
   bool WithinRateLimit();
 
-  boost::beast::websocket::stream<Transport> ws_;
+  struct WriteBatch;
+  void CloseSocket();
+
+  boost::beast::websocket::stream<GatedStream<Transport>> ws_;
   boost::beast::flat_buffer read_buffer_;
   Context& context_;
   ShardGauges& gauges_;
   const hub::ClientInfo info_;
 
-  // Outbound queue: frames_[head_..] are pending; frames_[head_] is in flight
-  // while writing_.
+  // Outbound queue: frames_[head_..] are pending; frames_[head_..head_ +
+  // in_flight_) are on the socket while writing_.
   std::vector<hub::Frame> frames_;
   size_t head_ = 0;
+  uint32_t in_flight_ = 0;
+  // The header of a write of one frame; a write of several uses batch_,
+  // which exists only while the queue holds more than one frame.
+  uint8_t header_[kMaxFrameHeader];
+  std::unique_ptr<WriteBatch> batch_;
   uint64_t queued_bytes_ = 0;
   bool open_ = false;        // upgrade completed
   bool writing_ = false;
+  bool write_deferred_ = false;  // in the WriteBatcher's list
   bool closing_ = false;     // no more frames accepted
   bool close_sent_ = false;
   bool registered_ = false;

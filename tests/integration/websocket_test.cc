@@ -306,5 +306,47 @@ TEST(WebSocket, RawPathRelaysFramesVerbatim) {
   EXPECT_EQ(*other.Read(), kMarker);
 }
 
+// Frames queued for a client go out many per write (sigd's own frame writer),
+// while Beast answers pings on the same socket: every frame must still arrive
+// whole, with its opcode, in order, and every ping must get its pong.
+TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongs) {
+  TestServer server([](config::Config& c) {
+    c.raw_paths = {"/raw/*"};
+    c.max_message_bytes = 1 << 20;
+    c.queue_max_bytes = 64 << 20;  // the sender reads nothing either
+  });
+  WsClient sender, receiver;
+  ASSERT_TRUE(sender.Connect(server.ws_port(), "/raw/burst").ok());
+  ASSERT_TRUE(receiver.Connect(server.ws_port(), "/raw/burst").ok());
+  // Lengths around the 7/16/64-bit header boundaries.
+  const size_t sizes[] = {0, 1, 125, 126, 127, 65535, 65536, 100000, 3};
+  constexpr int kFrames = 120;
+  auto payload = [&](int i) {
+    return std::string(sizes[i % std::size(sizes)], static_cast<char>('a' + i % 26));
+  };
+  int pings = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    // The receiver reads nothing yet, so its frames pile up in sigd's queue
+    // and its pongs have to wait for data writes in flight.
+    ASSERT_TRUE((i % 2 ? sender.SendBinary(payload(i)) : sender.Send(payload(i))).ok());
+    if (i % 10 == 0) {
+      ASSERT_TRUE(receiver.Ping().ok());
+      ++pings;
+    }
+  }
+  for (int i = 0; i < kFrames; ++i) {
+    auto frame = receiver.Read();
+    ASSERT_TRUE(frame.ok()) << "frame " << i << ": " << frame.status();
+    ASSERT_EQ(frame->size(), payload(i).size()) << "frame " << i;
+    ASSERT_EQ(*frame, payload(i)) << "frame " << i;
+    ASSERT_EQ(receiver.last_was_binary(), i % 2 == 1) << "frame " << i;
+  }
+  // The receiver's own message comes back after sigd has answered every ping
+  // it sent before it.
+  ASSERT_TRUE(receiver.Send("end").ok());
+  EXPECT_EQ(*receiver.Read(), "end");
+  EXPECT_EQ(receiver.pongs_received(), pings);
+}
+
 }  // namespace
 }  // namespace sigd::testing

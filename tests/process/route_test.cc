@@ -94,10 +94,10 @@ std::string Message(const std::string& json) {
   return absl::StrCat("{\"message\":", json, "}");
 }
 
-// The folder of the shell example, found from this file's place in the tree.
+// The folder of the shell example in the source tree (not __FILE__, which a
+// shared compiler cache makes relative).
 std::filesystem::path ShellExampleDir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
-         "examples" / "date-route" / "shell";
+  return std::filesystem::path(SIGD_SOURCE_DIR) / "examples" / "date-route" / "shell";
 }
 
 class RouteTest : public ::testing::Test {

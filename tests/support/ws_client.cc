@@ -26,6 +26,7 @@ struct WsClient::Impl {
   std::string client_id;
   std::map<std::string, std::string> headers;
   uint16_t close_code = 0;
+  int pongs = 0;
   bool broken = false;
 
   // Runs the io_context until `done` or the deadline; on timeout cancels the
@@ -81,6 +82,9 @@ absl::Status WsClient::Connect(uint16_t port, std::string target,
   if (!m.RunUntil(done, timeout)) return absl::DeadlineExceededError("connect timed out");
   if (result) return absl::UnavailableError(absl::StrCat("connect: ", result.message()));
 
+  m.ws.control_callback([&m](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) ++m.pongs;
+  });
   m.ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [name, value] : headers) req.set(name, value);
   }));
@@ -111,6 +115,22 @@ absl::Status WsClient::Send(std::string_view text, std::chrono::milliseconds tim
 absl::Status WsClient::SendBinary(std::string_view bytes, std::chrono::milliseconds timeout) {
   return impl_->Write(bytes, true, timeout);
 }
+
+absl::Status WsClient::Ping(std::chrono::milliseconds timeout) {
+  Impl& m = *impl_;
+  if (m.broken) return absl::FailedPreconditionError("client is broken");
+  bool done = false;
+  beast::error_code result;
+  m.ws.async_ping({}, [&](beast::error_code ec) {
+    result = ec;
+    done = true;
+  });
+  if (!m.RunUntil(done, timeout)) return absl::DeadlineExceededError("ping timed out");
+  if (result) return absl::UnavailableError(absl::StrCat("ping failed: ", result.message()));
+  return absl::OkStatus();
+}
+
+int WsClient::pongs_received() const { return impl_->pongs; }
 
 absl::StatusOr<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;

@@ -50,6 +50,10 @@ class WsClient {
   // Reads until the server closes the connection; returns its close code.
   absl::StatusOr<uint16_t> WaitForClose(std::chrono::milliseconds timeout = 5s);
 
+  // Sends a ping; the server's pong is counted while reading (pongs_received).
+  absl::Status Ping(std::chrono::milliseconds timeout = 5s);
+  int pongs_received() const;
+
   bool last_was_binary() const;
   uint16_t close_code() const;
   absl::Status Close(uint16_t code = 1000, std::chrono::milliseconds timeout = 5s);

@@ -1,0 +1,41 @@
+#include "server/ws/write_batcher.h"
+
+#include <utility>
+#include <vector>
+
+namespace sigd::ws {
+
+namespace {
+
+thread_local std::vector<std::shared_ptr<WriteBatcher::Writer>>* deferred = nullptr;
+
+}  // namespace
+
+void WriteBatcher::Run(boost::asio::io_context& context) {
+  std::vector<std::shared_ptr<Writer>> list;
+  std::vector<std::shared_ptr<Writer>> flushing;
+  deferred = &list;
+  // The completions of the previous flush's writes come back as one handler
+  // each; they must not use up the burst, or the messages read behind them
+  // would be written one per write again.
+  size_t last_flush = 0;
+  while (context.run_one() > 0) {
+    const size_t burst = kBurst + last_flush;
+    for (size_t n = 1; n < burst && context.poll_one() > 0; ++n) {
+    }
+    // A writer deferred by a FlushWrites call below waits for the next burst.
+    flushing.swap(list);
+    last_flush = flushing.size();
+    for (const std::shared_ptr<Writer>& writer : flushing) writer->FlushWrites();
+    flushing.clear();
+  }
+  deferred = nullptr;
+}
+
+bool WriteBatcher::Defer(std::shared_ptr<Writer> writer) {
+  if (deferred == nullptr) return false;
+  deferred->push_back(std::move(writer));
+  return true;
+}
+
+}  // namespace sigd::ws

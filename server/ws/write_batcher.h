@@ -1,0 +1,53 @@
+// Corked writes: the sessions of one I/O thread start their socket writes
+// after a burst of ready handlers has run, not from inside each delivery.
+//
+// Why: a broadcast that arrives while the previous one is still being written
+// would otherwise cost every client one more write (and one more system call)
+// per frame. Deferring the write to the end of the burst lets the frames of
+// all messages read in that burst (a publisher's socket often holds dozens)
+// go out to each client in one gathered write, as uWebSockets does with its
+// cork. At low load a burst is one handler, so nothing waits.
+//
+// Each I/O thread runs its io_context through WriteBatcher::Run, which keeps
+// a thread-local list of sessions with frames to write.
+//
+//   threads.emplace_back([ctx] { ws::WriteBatcher::Run(*ctx); });
+//   // in a session, on the same thread:
+//   if (!WriteBatcher::Defer(shared_from_this())) StartWriteNow();
+#ifndef SIGD_SERVER_WS_WRITE_BATCHER_H_
+#define SIGD_SERVER_WS_WRITE_BATCHER_H_
+
+#include <memory>
+
+#include "boost/asio/io_context.hpp"
+
+namespace sigd::ws {
+
+class WriteBatcher {
+ public:
+  // Something with frames to write once the burst is over.
+  class Writer {
+   public:
+    virtual void FlushWrites() = 0;
+
+   protected:
+    ~Writer() = default;
+  };
+
+  // Runs `context` on this thread until it is stopped; after every burst of
+  // ready handlers (at most kBurst of them, plus one per write the previous
+  // flush started) calls FlushWrites on every writer deferred during it.
+  static void Run(boost::asio::io_context& context);
+
+  // Defers writer->FlushWrites() to the end of the current burst. False when
+  // this thread is not inside Run (the caller then writes at once).
+  static bool Defer(std::shared_ptr<Writer> writer);
+
+  // Bounds how long frames wait under sustained load. Measured in `max`
+  // (1,000 clients): 128 gave 0.90 system calls per delivery, 1,024 0.14.
+  static constexpr size_t kBurst = 1024;
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_WRITE_BATCHER_H_
