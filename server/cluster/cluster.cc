@@ -160,7 +160,7 @@ void Cluster::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   stopping_.store(true);
-  // A goodbye, so the others drop this node at once instead of after 10 s;
+  // A goodbye, so the others drop this node at once instead of after kMemberTimeout;
   // asks still waiting complete now with what they have. Then the thread
   // runs out of work and returns.
   net::post(context_, [this] {
@@ -272,8 +272,11 @@ void Cluster::SendHello(bool leaving) {
 
 void Cluster::Heartbeat() {
   if (stopping_.load()) return;
-  SendHello(/*leaving=*/false);
   const auto now = std::chrono::steady_clock::now();
+  if (now - last_hello_ >= kHeartbeat - std::chrono::milliseconds(100)) {
+    SendHello(/*leaving=*/false);
+    last_hello_ = now;
+  }
   for (auto it = members_.begin(); it != members_.end();) {
     if (now - it->second.last_seen > kMemberTimeout) {
       spdlog::warn("cluster: node {} silent for {} s; dropped", it->second.node_id,
@@ -284,7 +287,7 @@ void Cluster::Heartbeat() {
     }
   }
   members_count_.store(static_cast<uint32_t>(members_.size()));
-  heartbeat_.expires_after(kHeartbeat);
+  heartbeat_.expires_after(kSweep);
   heartbeat_.async_wait([this](boost::system::error_code ec) {
     if (!ec) Heartbeat();
   });

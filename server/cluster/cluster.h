@@ -2,7 +2,7 @@
 //
 // One NATS connection per node. Nodes announce themselves on
 // <prefix>.node.hello when they reach NATS and every 2 s after; a node unheard
-// of for 10 s is dropped from the membership. Cluster-wide operations are
+// of for 6 s is dropped from the membership. Cluster-wide operations are
 // scatter-gather: a request goes to every node on a broadcast subject, each
 // answers on the asker's own reply subject, and the asker waits for every
 // node it knows, up to --cluster-timeout. Without NATS (down, or not yet
@@ -76,8 +76,12 @@ class Cluster {
   using OnReply = std::function<bool(const Reply&)>;
   using OnDone = std::function<void(const Gathered&)>;
 
+  // A node announces itself every kHeartbeat and is dropped after
+  // kMemberTimeout of silence (three missed heartbeats), checked every
+  // kSweep: a dead node is gone within 10 s of its last heartbeat.
   static constexpr std::chrono::seconds kHeartbeat{2};
-  static constexpr std::chrono::seconds kMemberTimeout{10};
+  static constexpr std::chrono::seconds kMemberTimeout{6};
+  static constexpr std::chrono::seconds kSweep{1};
 
   Cluster(const config::Config& config, std::string node_id, Metrics& metrics, LocalNode local);
   ~Cluster();
@@ -167,6 +171,7 @@ class Cluster {
   absl::flat_hash_map<std::string, Member> members_;  // by instance
   std::map<uint64_t, Pending> pending_;
   uint64_t next_token_ = 1;
+  std::chrono::steady_clock::time_point last_hello_{};
 };
 
 }  // namespace sigd::cluster
