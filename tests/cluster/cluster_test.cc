@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "signal.grpc.pb.h"
 #include "tests/cluster/nats_server.h"
 #include "tests/process/sigd_process.h"
+#include "tests/support/http_fetch.h"
 #include "tests/support/test_server.h"
 #include "tests/support/ws_client.h"
 
@@ -33,6 +35,7 @@ constexpr auto kWait = 20s;
 
 struct Node {
   std::string id;
+  uint16_t admin_port = 0;
   std::unique_ptr<SigdProcess> process;
   std::unique_ptr<sigd::v1::SignalService::Stub> stub;
 };
@@ -48,11 +51,16 @@ class ClusterTest : public ::testing::Test {
 
   void StartNode(const std::string& id) {
     absl::StatusOr<std::unique_ptr<SigdProcess>> sigd =
-        StartSigd({"--nats", nats_.url(), "--node-id", id, "--nats-prefix", "test.sigd"});
+        StartSigd({"--nats", nats_.url(), "--node-id", id, "--nats-prefix", "test.sigd",
+                   "--admin-listen", "127.0.0.1:0"});
     ASSERT_TRUE(sigd.ok()) << sigd.status();
     Node node;
     node.id = id;
     node.process = *std::move(sigd);
+    static const std::regex kAdmin(R"(admin http on [^\s:]+:(\d+))");
+    std::vector<std::string> groups;
+    ASSERT_TRUE(node.process->process.WaitForOutput(kAdmin, kWait, &groups));
+    node.admin_port = static_cast<uint16_t>(std::stoi(groups[1]));
     node.stub = sigd::v1::SignalService::NewStub(grpc::CreateChannel(
         node.process->grpc_target(), grpc::InsecureChannelCredentials()));
     nodes_.push_back(std::move(node));
@@ -328,6 +336,13 @@ TEST_F(ClusterTest, MalformedInterNodeMessagesAreDropped) {
   ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
   close(fd);
 
+  // Each node drops all five, counts them, and stays whole.
+  for (Node& node : nodes_) {
+    EXPECT_TRUE(WaitFor([&] {
+      HttpResponse metrics = Fetch(node.admin_port, boost::beast::http::verb::get, "/metrics");
+      return absl::StrContains(metrics.body(), "sigd_cluster_dropped_total 5\n");
+    }, kWait)) << node.id;
+  }
   auto a = Connect(nodes_[0], "/m");
   sigd::v1::SendSignalResponse response;
   ASSERT_TRUE(Send(nodes_[1], Text("fine", "/m"), &response).ok());
