@@ -34,6 +34,14 @@ absl::Status InfoCommand::Run() {
               << "uptime: " << FormatDuration(info.uptime_seconds()) << "\n"
               << "clients: " << info.clients() << "\n"
               << "subscribers: " << info.subscribers() << "\n";
+    // A cluster: the nodes that answered (the counts above are their sum).
+    if (info.nodes_size() > 1) {
+      std::cout << "nodes:";
+      for (int i = 0; i < info.nodes_size(); ++i) {
+        std::cout << (i == 0 ? " " : ", ") << OneLine(info.nodes(i));
+      }
+      std::cout << "\n";
+    }
   }
   return absl::OkStatus();
 }

@@ -85,6 +85,11 @@ struct Metrics {
   Counter auth_failures{0};          // control-plane calls with a missing or wrong token
   Counter rate_limited{0};           // messages dropped by the per-client rate limit
   Counter target_not_allowed{0};     // path/clientId refused by --client-targeting
+  // Cluster mode (--nats).
+  Counter cluster_messages_in{0};    // valid messages from other nodes
+  Counter cluster_messages_out{0};   // messages published to NATS
+  Counter cluster_dropped{0};        // malformed or oversized messages from NATS, dropped
+  Counter cluster_partial{0};        // cluster-wide asks that ended without every node's answer
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 
   std::array<ShardGauges, kMaxShards> shards;

@@ -13,6 +13,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/ws/write_batcher.h"
+#include "server/util/client_id.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -92,11 +93,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(
   return grpc::experimental::TlsServerCredentials(options);
 }
 
+// The node's name: --node-id, else the host name; in a cluster the host name
+// gets a random suffix, so two nodes on one host stay apart.
+std::string DefaultNodeId(const config::Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  if (config.nats_url.empty()) return HostName();
+  return absl::StrCat(HostName(), "-", util::NewEventId().substr(0, 6));
+}
+
 }  // namespace
 
 Server::Server(config::Config config)
-    : config_(std::move(config)),
-      node_id_(config_.node_id.empty() ? HostName() : config_.node_id) {}
+    : config_(std::move(config)), node_id_(DefaultNodeId(config_)) {}
 
 Server::~Server() { Stop(); }
 
@@ -186,6 +194,30 @@ absl::Status Server::Start() {
 
   control_ = std::make_unique<rpc::ControlPlane>(*hub_, metrics_, config_, node_id_, tokens_.get());
   service_ = std::make_unique<rpc::SignalService>(*control_, *routes_, metrics_, config_);
+  if (!config_.nats_url.empty()) {
+    cluster::LocalNode local;
+    local.send_signal = [this](const sigd::v1::SendSignalRequest& request,
+                               cluster::LocalNode::DeliveryDone done) {
+      control_->SendSignalLocal(request, std::move(done));
+    };
+    local.deliver_message = [this](const cluster::ClientMessage& message,
+                                   cluster::LocalNode::DeliveryDone done) {
+      inbound_->DeliverFromCluster(message, std::move(done));
+    };
+    local.list_clients = [this](const sigd::v1::ListClientsRequest& request) {
+      sigd::v1::ListClientsResponse response;
+      control_->ListClients(request, &response);
+      return response;
+    };
+    local.disconnect = [this](const sigd::v1::DisconnectClientRequest& request) {
+      absl::StatusOr<sigd::v1::DisconnectClientResponse> r = control_->DisconnectClient(request);
+      return r.ok() ? *r : sigd::v1::DisconnectClientResponse();
+    };
+    local.info = [this] { return control_->GetServerInfo(service_->subscriber_count()); };
+    cluster_ = std::make_unique<cluster::Cluster>(config_, node_id_, metrics_, std::move(local));
+    control_->SetCluster(cluster_.get());
+    inbound_->SetCluster(cluster_.get());
+  }
   // grpc.health.v1 and server reflection, so grpcurl-style tools work
   // without the proto file.
   grpc::EnableDefaultHealthCheckService(true);
@@ -221,6 +253,10 @@ absl::Status Server::Start() {
     if (absl::Status s = admin_->Open(*admin_endpoint); !s.ok()) return s;
   }
 
+  // Before the I/O threads: a failure here leaves no thread to join.
+  if (cluster_ != nullptr) {
+    if (absl::Status s = cluster_->Start(); !s.ok()) return s;
+  }
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
     threads_.emplace_back([ctx = context.get()] { ws::WriteBatcher::Run(*ctx); });
@@ -268,6 +304,8 @@ void Server::Stop() {
   }
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (admin_) admin_->Stop();
+  // After gRPC: no call can start an ask any more; those in flight finish.
+  if (cluster_ != nullptr) cluster_->Stop();
   work_.clear();
   for (auto& context : contexts_) context->stop();
   for (auto& thread : threads_) thread.join();

@@ -20,6 +20,7 @@
 #include "boost/asio/io_context.hpp"
 #include "grpcpp/grpcpp.h"
 #include "server/admin/admin_server.h"
+#include "server/cluster/cluster.h"
 #include "server/config/config.h"
 #include "server/http/static_files.h"
 #include "server/hub/hub.h"
@@ -83,6 +84,7 @@ class Server {
   std::unique_ptr<util::TokenStore> tokens_;
   std::unique_ptr<rpc::ControlPlane> control_;
   std::unique_ptr<rpc::SignalService> service_;
+  std::unique_ptr<cluster::Cluster> cluster_;  // only with --nats
   std::shared_ptr<admin::AdminServer> admin_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -95,6 +95,15 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
   w.Counter("slow_clients_total", "Clients closed with 1013 because their queue filled.",
             Load(m.slow_clients_dropped));
   w.Counter("route_events_total", "MESSAGE events queued to subscribers.", Load(m.route_events));
+  w.Counter("cluster_messages_in_total", "Valid messages received from other nodes over NATS.",
+            Load(m.cluster_messages_in));
+  w.Counter("cluster_messages_out_total", "Messages published to NATS.",
+            Load(m.cluster_messages_out));
+  w.Counter("cluster_dropped_total", "Malformed or oversized messages from NATS, dropped.",
+            Load(m.cluster_dropped));
+  w.Counter("cluster_partial_total",
+            "Cluster-wide calls answered without every known node (timeout or NATS down).",
+            Load(m.cluster_partial));
 
   int64_t frames = 0, bytes = 0;
   std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};

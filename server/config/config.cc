@@ -87,6 +87,20 @@ Setter List(std::vector<std::string> Config::*field) {
   };
 }
 
+// NATS subject tokens: no wildcards, spaces or empty tokens.
+bool ValidSubjectPrefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.size() > 64) return false;
+  for (absl::string_view token : absl::StrSplit(prefix, '.')) {
+    if (token.empty()) return false;
+    for (char ch : token) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 std::vector<Setting> Settings() {
   const Config d;
   return {
@@ -226,6 +240,52 @@ std::vector<Setting> Settings() {
       {"grpc-tls-client-ca",
        "PEM CA bundle: gRPC clients must present a certificate it signed (mutual TLS)", "",
        false, String(&Config::grpc_tls_client_ca)},
+      {"nats", "NATS server URL(s), comma-separated: joins a cluster of sigd nodes "
+               "(none: a single node, no NATS needed)",
+       "", false, String(&Config::nats_url)},
+      {"nats-prefix", "NATS subject prefix of this cluster (dot-separated tokens of letters, "
+                      "digits, - and _)",
+       d.nats_prefix, false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         if (!ValidSubjectPrefix(v.back())) {
+           return absl::InvalidArgumentError(
+               "expected dot-separated tokens of letters, digits, - and _");
+         }
+         c.nats_prefix = v.back();
+         return absl::OkStatus();
+       }},
+      {"cluster-timeout", "how long cluster-wide calls wait for other nodes: 500ms, 2s, or "
+                          "milliseconds",
+       "500ms", false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         absl::string_view text = absl::StripAsciiWhitespace(v.back());
+         uint64_t scale = 1;
+         if (absl::ConsumeSuffix(&text, "ms")) {
+         } else if (absl::ConsumeSuffix(&text, "s")) {
+           scale = 1000;
+         }
+         uint64_t n;
+         if (!absl::SimpleAtoi(text, &n) || n * scale < 10 || n * scale > 60000) {
+           return absl::InvalidArgumentError("expected a duration from 10ms to 60s");
+         }
+         c.cluster_timeout = std::chrono::milliseconds(n * scale);
+         return absl::OkStatus();
+       }},
+      {"nats-creds", "NATS credentials file (.creds: JWT and NKey seed)", "", false,
+       String(&Config::nats_creds)},
+      {"nats-user", "NATS user name (with --nats-password)", "", false,
+       String(&Config::nats_user)},
+      {"nats-password", "NATS password (prefer SIGD_NATS_PASSWORD or the config file)", "",
+       false, String(&Config::nats_password)},
+      {"nats-token", "NATS authentication token (prefer SIGD_NATS_TOKEN or the config file)",
+       "", false, String(&Config::nats_token)},
+      {"nats-tls-ca", "CA certificates (PEM) that sign the NATS server's certificate; "
+                      "turns TLS on",
+       "", false, String(&Config::nats_tls_ca)},
+      {"nats-tls-cert", "client certificate (PEM) for NATS mutual TLS, with --nats-tls-key", "",
+       false, String(&Config::nats_tls_cert)},
+      {"nats-tls-key", "private key (PEM) of --nats-tls-cert", "", false,
+       String(&Config::nats_tls_key)},
   };
 }
 
@@ -367,6 +427,9 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const En
     if (absl::Status st = settings[i].set(config, flag_values[i]); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--", settings[i].name, ": ", st.message()));
     }
+  }
+  if (config.nats_tls_cert.empty() != config.nats_tls_key.empty()) {
+    return absl::InvalidArgumentError("--nats-tls-cert and --nats-tls-key go together");
   }
   return config;
 }

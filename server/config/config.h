@@ -59,6 +59,17 @@ struct Config {
   std::string grpc_tls_cert;
   std::string grpc_tls_key;
   std::string grpc_tls_client_ca;
+  // Cluster mode: active only when nats_url is set.
+  std::string nats_url;                    // e.g. nats://10.0.0.5:4222 (comma-separated list)
+  std::string nats_prefix = "sigd";        // subject prefix, so clusters can share a server
+  std::chrono::milliseconds cluster_timeout{500};  // wait for other nodes' answers
+  std::string nats_creds;                  // .creds file (JWT + NKey)
+  std::string nats_user;
+  std::string nats_password;
+  std::string nats_token;
+  std::string nats_tls_ca;                 // CA bundle; setting any TLS option means tls://
+  std::string nats_tls_cert;               // client certificate (PEM), with nats_tls_key
+  std::string nats_tls_key;
   std::string config_file;
 
   // Set when the command line asked for --help or --version: print `output`

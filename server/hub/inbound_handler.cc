@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "boost/asio/post.hpp"
 #include "spdlog/spdlog.h"
 #include "server/protocol/default_target.h"
 #include "server/protocol/frames.h"
@@ -88,23 +89,81 @@ void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage mess
       protocol::DecideDefaultTarget(message, sender.info().path, scope);
   if (!TargetAllowed(sender, target)) return;
   Frame frame = TextFrame(std::move(message.frame));
+  // Under own-path targeting a client id elsewhere must share the path.
+  std::string required_path =
+      config_.client_targeting == config::Config::Targeting::kOwnPath ? sender.info().path : "";
   switch (target.kind) {
     case Kind::kSender:
       sender.Deliver(frame);
       return;
     case Kind::kClient:
-      if (!hub_.Publish({.client_id = target.value}, std::move(frame)).ok()) {
-        metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
-        SendError(sender, protocol::kUnknownClient, "no client with that id is connected");
+      if (hub_.Publish({.client_id = target.value}, frame).ok()) return;
+      if (cluster_ != nullptr) {
+        SendToRemoteClient(sender, std::move(target.value), std::move(required_path),
+                           std::move(frame));
+        return;
       }
+      metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
+      SendError(sender, protocol::kUnknownClient, "no client with that id is connected");
       return;
     case Kind::kPath:
-      hub_.Publish({.path = std::move(target.value)}, std::move(frame)).IgnoreError();
+    case Kind::kAll: {
+      std::string path = target.kind == Kind::kPath ? std::move(target.value) : std::string();
+      if (cluster_ != nullptr) {
+        cluster::Request request;
+        cluster::ClientMessage* forward = request.mutable_client_message();
+        forward->set_frame(*frame.data);
+        forward->set_path(path);
+        cluster_->Tell(cluster::Topic::kClientMessage, std::move(request));
+      }
+      hub_.Publish({.path = std::move(path)}, std::move(frame)).IgnoreError();
       return;
-    case Kind::kAll:
-      hub_.Publish({}, std::move(frame)).IgnoreError();
-      return;
+    }
   }
+}
+
+void InboundHandler::SendToRemoteClient(const Client& sender, std::string client_id,
+                                        std::string path, Frame frame) {
+  cluster::Request request;
+  cluster::ClientMessage* forward = request.mutable_client_message();
+  forward->set_frame(*frame.data);
+  forward->set_path(std::move(path));
+  forward->set_client_id(std::move(client_id));
+  auto found = std::make_shared<bool>(false);
+  // The sender may be gone by the time the answer comes: look it up again.
+  cluster_->Ask(
+      cluster::Topic::kClientMessage, std::move(request),
+      [found](const cluster::Reply& reply) {
+        *found = *found || (reply.has_delivery() && reply.delivery().found());
+        return *found;
+      },
+      [this, found, sender_id = sender.info().id](const cluster::Gathered&) {
+        if (*found) return;
+        std::shared_ptr<Client> client = hub_.Find(sender_id);
+        if (client == nullptr) return;
+        metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
+        boost::asio::post(hub_.executor(client->shard()), [this, client] {
+          SendError(*client, protocol::kUnknownClient, "no client with that id is connected");
+        });
+      });
+}
+
+void InboundHandler::DeliverFromCluster(const cluster::ClientMessage& message,
+                                        cluster::LocalNode::DeliveryDone done) {
+  Frame frame = TextFrame(message.frame());
+  if (message.client_id().empty()) {
+    Hub::Done counted;
+    if (done) counted = [done](uint64_t n) { done(n, n > 0); };
+    hub_.Publish({.path = message.path()}, std::move(frame), std::move(counted)).IgnoreError();
+    return;
+  }
+  auto shared = std::make_shared<cluster::LocalNode::DeliveryDone>(std::move(done));
+  absl::Status status = hub_.Publish(
+      {.path = message.path(), .client_id = message.client_id()}, std::move(frame),
+      [shared](uint64_t n) {
+        if (*shared) (*shared)(n, n > 0);
+      });
+  if (!status.ok() && *shared) (*shared)(0, false);
 }
 
 bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget& target) {
@@ -122,6 +181,9 @@ bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget
       // A client on another path is reported like an unknown one, so the
       // policy does not reveal who is connected elsewhere.
       std::shared_ptr<Client> other = hub_.Find(target.value);
+      // Not here: another node may have it; the forwarded message carries
+      // the sender's path, and a mismatch there reads as unknown_client.
+      if (other == nullptr && cluster_ != nullptr) return true;
       if (other == nullptr || other->info().path != sender.info().path) {
         metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
         SendError(sender, protocol::kUnknownClient, "no client with that id is connected");

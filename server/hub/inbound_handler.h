@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/cluster/cluster.h"
 #include "server/config/config.h"
 #include "server/hub/client.h"
 #include "server/hub/hub.h"
@@ -26,13 +27,26 @@ class InboundHandler {
   InboundHandler(Hub& hub, const routes::RouteTable& routes, Metrics& metrics,
                  const config::Config& config, std::string node_id);
 
+  // Cluster mode: default handling reaches clients on every node. Set
+  // before clients connect; null (the default) keeps it local.
+  void SetCluster(cluster::Cluster* cluster) { cluster_ = cluster; }
+
   void OnMessage(Client& sender, std::string_view data, bool is_text);
   void OnConnect(const Client& client);
   void OnDisconnect(const Client& client);
 
+  // A browser message from another node, for this node's clients. `done`
+  // (may be null) gets the count and whether the addressed client is here.
+  void DeliverFromCluster(const cluster::ClientMessage& message,
+                          cluster::LocalNode::DeliveryDone done);
+
  private:
   void HandleRaw(Client& sender, std::string_view data, bool is_text);
   void HandleDefault(Client& sender, protocol::InboundMessage message);
+  // A client id not connected here: asks the other nodes; the sender gets
+  // unknown_client when none has it.
+  void SendToRemoteClient(const Client& sender, std::string client_id, std::string path,
+                          Frame frame);
   // Applies --client-targeting; tells the sender when it refuses.
   bool TargetAllowed(Client& sender, const protocol::DefaultTarget& target);
   void SendError(Client& client, std::string_view code, std::string_view message);
@@ -45,6 +59,7 @@ class InboundHandler {
   Metrics& metrics_;
   const config::Config& config_;
   const std::string node_id_;
+  cluster::Cluster* cluster_ = nullptr;
 };
 
 }  // namespace sigd::hub

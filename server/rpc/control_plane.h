@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/cluster/cluster.h"
 #include "server/config/config.h"
 #include "server/hub/hub.h"
 #include "server/metrics.h"
@@ -30,11 +31,29 @@ class ControlPlane {
   absl::Status Authorize(std::string_view authorization, std::string_view peer,
                          std::string_view what) const;
 
+  // Cluster mode: the operations below answer for every node. Set before
+  // the first call; null (the default) keeps everything local.
+  void SetCluster(cluster::Cluster* cluster) { cluster_ = cluster; }
+
   // `done` runs exactly once, on any thread: with the response once every
-  // shard has queued the frame, or with the error (InvalidArgument for a bad
-  // value, NotFound for an unknown client id).
+  // shard (in a cluster: every node, up to the cluster timeout) has queued
+  // the frame, or with the error (InvalidArgument for a bad value, NotFound
+  // for an unknown client id, Unavailable for a client id not on this node
+  // while NATS is unreachable).
   void SendSignal(const sigd::v1::SendSignalRequest& request,
                   std::function<void(absl::StatusOr<sigd::v1::SendSignalResponse>)> done);
+  // Cluster-wide versions of the calls below; `done` once, any thread.
+  void ListClientsAll(const sigd::v1::ListClientsRequest& request,
+                      std::function<void(sigd::v1::ListClientsResponse)> done) const;
+  void DisconnectClientAll(
+      const sigd::v1::DisconnectClientRequest& request,
+      std::function<void(absl::StatusOr<sigd::v1::DisconnectClientResponse>)> done);
+  void GetServerInfoAll(uint64_t subscribers,
+                        std::function<void(sigd::v1::ServerInfo)> done) const;
+
+  // This node alone (the admin API, and other nodes' requests).
+  void SendSignalLocal(const sigd::v1::SendSignalRequest& request,
+                       cluster::LocalNode::DeliveryDone done);
   void ListClients(const sigd::v1::ListClientsRequest& request,
                    sigd::v1::ListClientsResponse* response) const;
   absl::StatusOr<sigd::v1::DisconnectClientResponse> DisconnectClient(
@@ -50,6 +69,7 @@ class ControlPlane {
   const std::string node_id_;
   const absl::Time started_;
   const util::TokenStore* tokens_;
+  cluster::Cluster* cluster_ = nullptr;
 };
 
 }  // namespace sigd::rpc

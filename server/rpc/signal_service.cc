@@ -57,9 +57,14 @@ grpc::ServerUnaryReactor* SignalService::ListClients(grpc::CallbackServerContext
                                                      const sigd::v1::ListClientsRequest* request,
                                                      sigd::v1::ListClientsResponse* response) {
   if (grpc::Status s = Authorize(context, "ListClients"); !s.ok()) return FinishNow(context, s);
-  control_.ListClients(*request, response);
-  return FinishNow(context, grpc::Status::OK);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  control_.ListClientsAll(*request, [reactor, response](sigd::v1::ListClientsResponse result) {
+    *response = std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
+
 grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals(
     grpc::CallbackServerContext* context, const sigd::v1::SubscribeSignalsRequest* request) {
   routes::Subscription subscription;
@@ -136,17 +141,26 @@ grpc::ServerUnaryReactor* SignalService::DisconnectClient(
   if (grpc::Status s = Authorize(context, "DisconnectClient"); !s.ok()) {
     return FinishNow(context, s);
   }
-  absl::StatusOr<sigd::v1::DisconnectClientResponse> result = control_.DisconnectClient(*request);
-  if (result.ok()) *response = *std::move(result);
-  return FinishNow(context, ToGrpc(result.status()));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  control_.DisconnectClientAll(
+      *request,
+      [reactor, response](absl::StatusOr<sigd::v1::DisconnectClientResponse> result) {
+        if (result.ok()) *response = *std::move(result);
+        reactor->Finish(ToGrpc(result.status()));
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SignalService::GetServerInfo(grpc::CallbackServerContext* context,
                                                        const sigd::v1::GetServerInfoRequest*,
                                                        sigd::v1::ServerInfo* response) {
   if (grpc::Status s = Authorize(context, "GetServerInfo"); !s.ok()) return FinishNow(context, s);
-  *response = control_.GetServerInfo(subscriber_count());
-  return FinishNow(context, grpc::Status::OK);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  control_.GetServerInfoAll(subscriber_count(), [reactor, response](sigd::v1::ServerInfo info) {
+    *response = std::move(info);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 void SignalService::EndAllStreams() {

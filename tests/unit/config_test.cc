@@ -400,3 +400,41 @@ TEST(SplitHostPort, RejectsWhatIsNotHostPort) {
 
 }  // namespace
 }  // namespace sigd::config
+
+namespace sigd::config {
+namespace {
+
+TEST(Config, ClusterSettingsAreOffByDefault) {
+  const Config c = LoadOk({});
+  EXPECT_TRUE(c.nats_url.empty());
+  EXPECT_EQ(c.nats_prefix, "sigd");
+  EXPECT_EQ(c.cluster_timeout, std::chrono::milliseconds(500));
+}
+
+TEST(Config, ClusterTimeoutTakesMillisecondsOrSeconds) {
+  EXPECT_EQ(LoadOk({"--cluster-timeout", "250ms"}).cluster_timeout,
+            std::chrono::milliseconds(250));
+  EXPECT_EQ(LoadOk({"--cluster-timeout", "2s"}).cluster_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(LoadOk({}, {{"SIGD_CLUSTER_TIMEOUT", "750"}}).cluster_timeout,
+            std::chrono::milliseconds(750));
+  EXPECT_NE(LoadError({"--cluster-timeout", "5"}).find("10ms to 60s"), std::string::npos);
+  LoadError({"--cluster-timeout", "soon"});
+}
+
+TEST(Config, NatsPrefixMustBeLiteralSubjectTokens) {
+  EXPECT_EQ(LoadOk({"--nats-prefix", "prod.signals-1"}).nats_prefix, "prod.signals-1");
+  for (const char* bad : {"a.*", "a.>", "a..b", "a b", ".a", ""}) {
+    LoadError({"--nats-prefix", bad});
+  }
+}
+
+TEST(Config, NatsTlsCertNeedsItsKey) {
+  EXPECT_NE(LoadError({"--nats-tls-cert", "c.pem"}).find("go together"), std::string::npos);
+  const Config c = LoadOk({"--nats", "nats://h:4222", "--nats-tls-cert", "c.pem",
+                           "--nats-tls-key", "k.pem", "--nats-tls-ca", "ca.pem"});
+  EXPECT_EQ(c.nats_url, "nats://h:4222");
+  EXPECT_EQ(c.nats_tls_key, "k.pem");
+}
+
+}  // namespace
+}  // namespace sigd::config

@@ -1,0 +1,474 @@
+#include "server/cluster/cluster.h"
+
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "server/util/client_id.h"
+#include "server/util/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace sigd::cluster {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string NatsError(natsStatus s) {
+  const char* last = nats_GetLastError(nullptr);
+  return absl::StrCat(natsStatus_GetText(s), last != nullptr && *last ? ": " : "",
+                      last != nullptr ? last : "");
+}
+
+}  // namespace
+
+Cluster::Cluster(const config::Config& config, std::string node_id, Metrics& metrics,
+                 LocalNode local)
+    : config_(config),
+      node_id_(std::move(node_id)),
+      instance_(util::NewEventId()),
+      prefix_(config.nats_prefix),
+      // A signal or browser message plus its envelope; list replies of a
+      // full page. Anything larger did not come from a sigd node.
+      max_inbound_bytes_(std::max<size_t>(config.max_message_bytes * 2 + 64 * 1024, 4 << 20)),
+      metrics_(metrics),
+      local_(std::move(local)) {}
+
+Cluster::~Cluster() { Stop(); }
+
+std::string Cluster::Subject(Topic topic) const {
+  switch (topic) {
+    case Topic::kSignal: return absl::StrCat(prefix_, ".signal");
+    case Topic::kClientMessage: return absl::StrCat(prefix_, ".client.msg");
+    case Topic::kList: return absl::StrCat(prefix_, ".rpc.list");
+    case Topic::kInfo: return absl::StrCat(prefix_, ".rpc.info");
+    case Topic::kDisconnect: return absl::StrCat(prefix_, ".rpc.disconnect");
+  }
+  return prefix_;
+}
+
+absl::Status Cluster::Start() {
+  if (started_) return absl::FailedPreconditionError("already started");
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  auto fail = [&](std::string_view what, natsStatus status) {
+    if (opts != nullptr) natsOptions_Destroy(opts);
+    return absl::InvalidArgumentError(absl::StrCat(util::ToAbsl(what), ": ", NatsError(status)));
+  };
+  if (s != NATS_OK) return fail("nats options", s);
+  if ((s = natsOptions_SetURL(opts, config_.nats_url.c_str())) != NATS_OK) {
+    return fail("--nats", s);
+  }
+  natsOptions_SetName(opts, absl::StrCat("sigd ", node_id_).c_str());
+  // Reconnect forever, quickly: the cluster must heal within seconds of NATS
+  // coming back. Pings every 2 s find a dead server in a few seconds.
+  natsOptions_SetMaxReconnect(opts, -1);
+  natsOptions_SetReconnectWait(opts, 250);
+  natsOptions_SetReconnectJitter(opts, 100, 100);
+  natsOptions_SetPingInterval(opts, 2000);
+  natsOptions_SetMaxPingsOut(opts, 2);
+  natsOptions_SetTimeout(opts, 2000);
+  natsOptions_SetRetryOnFailedConnect(opts, true, &Cluster::OnConnected, this);
+  natsOptions_SetDisconnectedCB(opts, &Cluster::OnDisconnected, this);
+  natsOptions_SetReconnectedCB(opts, &Cluster::OnConnected, this);
+  // Signals must not be replayed late, so nothing is published while the
+  // connection is down (Publish checks the status) and nats.c's reconnect
+  // buffer stays empty.
+  if (!config_.nats_creds.empty() &&
+      (s = natsOptions_SetUserCredentialsFromFiles(opts, config_.nats_creds.c_str(), nullptr)) !=
+          NATS_OK) {
+    return fail("--nats-creds", s);
+  }
+  if (!config_.nats_user.empty() &&
+      (s = natsOptions_SetUserInfo(opts, config_.nats_user.c_str(),
+                                   config_.nats_password.c_str())) != NATS_OK) {
+    return fail("--nats-user", s);
+  }
+  if (!config_.nats_token.empty() &&
+      (s = natsOptions_SetToken(opts, config_.nats_token.c_str())) != NATS_OK) {
+    return fail("--nats-token", s);
+  }
+  if (!config_.nats_tls_ca.empty() || !config_.nats_tls_cert.empty()) {
+    if ((s = natsOptions_SetSecure(opts, true)) != NATS_OK) return fail("nats TLS", s);
+    if (!config_.nats_tls_ca.empty() &&
+        (s = natsOptions_LoadCATrustedCertificates(opts, config_.nats_tls_ca.c_str())) !=
+            NATS_OK) {
+      return fail("--nats-tls-ca", s);
+    }
+    if (!config_.nats_tls_cert.empty() &&
+        (s = natsOptions_LoadCertificatesChain(opts, config_.nats_tls_cert.c_str(),
+                                               config_.nats_tls_key.c_str())) != NATS_OK) {
+      return fail("--nats-tls-cert/--nats-tls-key", s);
+    }
+  }
+
+  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+      net::make_work_guard(context_));
+  thread_ = std::thread([this] { context_.run(); });
+  started_ = true;
+
+  s = natsConnection_Connect(&connection_, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+    const std::string error = NatsError(s);
+    connection_ = nullptr;
+    Stop();
+    return absl::UnavailableError(absl::StrCat("--nats ", config_.nats_url, ": ", error));
+  }
+  // Subscriptions made while the first connection is still being retried
+  // are sent once it succeeds (and again after every reconnect).
+  struct Sub {
+    std::string subject;
+    natsMsgHandler handler;
+  };
+  const std::vector<Sub> subs = {
+      {absl::StrCat(prefix_, ".node.hello"), &Cluster::OnHelloMsg},
+      {Subject(Topic::kSignal), &Cluster::OnRequestMsg},
+      {Subject(Topic::kClientMessage), &Cluster::OnRequestMsg},
+      {absl::StrCat(prefix_, ".rpc.*"), &Cluster::OnRequestMsg},
+      {absl::StrCat(prefix_, ".reply.", instance_, ".*"), &Cluster::OnReplyMsg},
+  };
+  for (const Sub& sub : subs) {
+    natsSubscription* handle = nullptr;
+    natsStatus ss = natsConnection_Subscribe(&handle, connection_, sub.subject.c_str(),
+                                             sub.handler, this);
+    if (ss != NATS_OK) {
+      const std::string error = NatsError(ss);
+      Stop();
+      return absl::UnavailableError(absl::StrCat("subscribing to ", sub.subject, ": ", error));
+    }
+    subscriptions_.push_back(handle);
+  }
+  if (s == NATS_OK) {
+    OnConnected(connection_, this);
+  } else {
+    spdlog::warn("cluster: NATS at {} not reachable yet; serving locally and retrying",
+                 config_.nats_url);
+  }
+  net::post(context_, [this] { Heartbeat(); });
+  spdlog::info("cluster: node {} (instance {}) on NATS {} with subject prefix {}", node_id_,
+               instance_, config_.nats_url, prefix_);
+  return absl::OkStatus();
+}
+
+void Cluster::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  // A goodbye, so the others drop this node at once instead of after kMemberTimeout;
+  // asks still waiting complete now with what they have. Then the thread
+  // runs out of work and returns.
+  net::post(context_, [this] {
+    SendHello(/*leaving=*/true);
+    if (connection_ != nullptr) natsConnection_FlushTimeout(connection_, 500);
+    heartbeat_.cancel();
+    while (!pending_.empty()) Finish(pending_.begin()->first);
+  });
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+  for (natsSubscription* sub : subscriptions_) natsSubscription_Unsubscribe(sub);
+  if (connection_ != nullptr) natsConnection_Close(connection_);
+  for (natsSubscription* sub : subscriptions_) natsSubscription_Destroy(sub);
+  subscriptions_.clear();
+  if (connection_ != nullptr) natsConnection_Destroy(connection_);
+  connection_ = nullptr;
+  // Waits for nats.c's own threads, which may still hold `this` as closure.
+  nats_CloseAndWait(2000);
+}
+
+// ---- nats.c callbacks (nats.c threads): copy, then hop to our thread. ----
+
+void Cluster::OnNatsMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure,
+                            Inbound kind) {
+  auto* self = static_cast<Cluster*>(closure);
+  const int size = natsMsg_GetDataLength(msg);
+  if (self->stopping_.load() || size < 0 || static_cast<size_t>(size) > self->max_inbound_bytes_) {
+    if (!self->stopping_.load()) self->Dropped("oversized message");
+    natsMsg_Destroy(msg);
+    return;
+  }
+  std::string subject = natsMsg_GetSubject(msg);
+  const char* reply_to = natsMsg_GetReply(msg);
+  std::string reply = reply_to != nullptr ? reply_to : "";
+  std::string data(natsMsg_GetData(msg), static_cast<size_t>(size));
+  natsMsg_Destroy(msg);
+  net::post(self->context_, [self, kind, subject = std::move(subject), reply = std::move(reply),
+                             data = std::move(data)] {
+    switch (kind) {
+      case Inbound::kHello: self->HandleHello(data); break;
+      case Inbound::kRequest: self->HandleRequest(subject, reply, data); break;
+      case Inbound::kReply: self->HandleReply(subject, data); break;
+    }
+  });
+}
+
+void Cluster::OnHelloMsg(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* c) {
+  OnNatsMessage(nc, sub, msg, c, Inbound::kHello);
+}
+void Cluster::OnRequestMsg(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* c) {
+  OnNatsMessage(nc, sub, msg, c, Inbound::kRequest);
+}
+void Cluster::OnReplyMsg(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* c) {
+  OnNatsMessage(nc, sub, msg, c, Inbound::kReply);
+}
+
+void Cluster::OnConnected(natsConnection*, void* closure) {
+  auto* self = static_cast<Cluster*>(closure);
+  if (self->stopping_.load()) return;
+  self->connected_.store(true);
+  net::post(self->context_, [self] {
+    spdlog::info("cluster: connected to NATS; announcing node {}", self->node_id_);
+    self->SendHello(/*leaving=*/false);
+  });
+}
+
+void Cluster::OnDisconnected(natsConnection*, void* closure) {
+  auto* self = static_cast<Cluster*>(closure);
+  self->connected_.store(false);
+  if (self->stopping_.load()) return;
+  spdlog::warn("cluster: lost NATS; serving local clients only until it is back");
+}
+
+// ---- The cluster thread. ----
+
+void Cluster::Dropped(std::string_view why) {
+  metrics_.cluster_dropped.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("cluster: dropped an inter-node message: {}", std::string(why));
+}
+
+bool Cluster::IsConnected() const {
+  return connection_ != nullptr && connected_.load() &&
+         natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+bool Cluster::Publish(const std::string& subject, const std::string& reply,
+                      const std::string& data) {
+  if (!IsConnected()) return false;
+  natsStatus s = reply.empty()
+                     ? natsConnection_Publish(connection_, subject.c_str(), data.data(),
+                                              static_cast<int>(data.size()))
+                     : natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(),
+                                                     data.data(), static_cast<int>(data.size()));
+  if (s != NATS_OK) {
+    spdlog::debug("cluster: publish on {} failed: {}", subject, NatsError(s));
+    return false;
+  }
+  metrics_.cluster_messages_out.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Cluster::SendHello(bool leaving) {
+  Hello hello;
+  hello.set_instance(instance_);
+  hello.set_node_id(node_id_);
+  hello.set_leaving(leaving);
+  Publish(absl::StrCat(prefix_, ".node.hello"), "", hello.SerializeAsString());
+}
+
+void Cluster::Heartbeat() {
+  if (stopping_.load()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_hello_ >= kHeartbeat - std::chrono::milliseconds(100)) {
+    SendHello(/*leaving=*/false);
+    last_hello_ = now;
+  }
+  for (auto it = members_.begin(); it != members_.end();) {
+    if (now - it->second.last_seen > kMemberTimeout) {
+      spdlog::warn("cluster: node {} silent for {} s; dropped", it->second.node_id,
+                   kMemberTimeout.count());
+      members_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  members_count_.store(static_cast<uint32_t>(members_.size()));
+  heartbeat_.expires_after(kSweep);
+  heartbeat_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) Heartbeat();
+  });
+}
+
+void Cluster::HandleHello(const std::string& data) {
+  Hello hello;
+  if (!hello.ParseFromString(data) || hello.instance().empty() || hello.instance().size() > 64 ||
+      hello.node_id().size() > 256) {
+    Dropped("malformed hello");
+    return;
+  }
+  if (hello.instance() == instance_) return;
+  metrics_.cluster_messages_in.fetch_add(1, std::memory_order_relaxed);
+  if (hello.leaving()) {
+    if (members_.erase(hello.instance()) > 0) {
+      spdlog::info("cluster: node {} left", hello.node_id());
+    }
+  } else {
+    auto [it, added] = members_.try_emplace(hello.instance());
+    it->second.node_id = hello.node_id();
+    it->second.last_seen = std::chrono::steady_clock::now();
+    if (added) {
+      spdlog::info("cluster: node {} joined ({} other node(s))", hello.node_id(),
+                   members_.size());
+      // Answer a newcomer at once so it knows this node without waiting for
+      // the next heartbeat.
+      SendHello(/*leaving=*/false);
+    }
+  }
+  members_count_.store(static_cast<uint32_t>(members_.size()));
+}
+
+void Cluster::HandleRequest(const std::string& subject, const std::string& reply_subject,
+                            const std::string& data) {
+  Request request;
+  if (!request.ParseFromString(data) || request.instance().empty()) {
+    Dropped("malformed request");
+    return;
+  }
+  if (request.instance() == instance_) return;  // our own broadcast
+  // Replies go only to another node's reply subject under our prefix.
+  const std::string reply_base = absl::StrCat(prefix_, ".reply.");
+  if (!reply_subject.empty() && !absl::StartsWith(reply_subject, reply_base)) {
+    Dropped("reply subject outside the cluster prefix");
+    return;
+  }
+  metrics_.cluster_messages_in.fetch_add(1, std::memory_order_relaxed);
+  auto expect = [&](Topic topic) {
+    if (subject == Subject(topic)) return true;
+    Dropped("request on the wrong subject");
+    return false;
+  };
+  // Completion from any thread: hop back here to publish.
+  auto delivery_done = [this, reply_subject](uint64_t delivered, bool found) {
+    net::post(context_, [this, reply_subject, delivered, found] {
+      Reply reply;
+      reply.mutable_delivery()->set_delivered(delivered);
+      reply.mutable_delivery()->set_found(found);
+      SendReply(reply_subject, std::move(reply));
+    });
+  };
+  switch (request.body_case()) {
+    case Request::kSignal:
+      if (!expect(Topic::kSignal)) return;
+      local_.send_signal(request.signal(), delivery_done);
+      return;
+    case Request::kClientMessage:
+      if (!expect(Topic::kClientMessage)) return;
+      local_.deliver_message(request.client_message(),
+                             reply_subject.empty() ? LocalNode::DeliveryDone() : delivery_done);
+      return;
+    case Request::kList: {
+      if (!expect(Topic::kList) || reply_subject.empty()) return;
+      Reply reply;
+      *reply.mutable_list() = local_.list_clients(request.list());
+      SendReply(reply_subject, std::move(reply));
+      return;
+    }
+    case Request::kInfo: {
+      if (!expect(Topic::kInfo) || reply_subject.empty()) return;
+      Reply reply;
+      *reply.mutable_info() = local_.info();
+      SendReply(reply_subject, std::move(reply));
+      return;
+    }
+    case Request::kDisconnect: {
+      if (!expect(Topic::kDisconnect) || reply_subject.empty()) return;
+      Reply reply;
+      *reply.mutable_disconnect() = local_.disconnect(request.disconnect());
+      SendReply(reply_subject, std::move(reply));
+      return;
+    }
+    case Request::BODY_NOT_SET:
+      Dropped("request without a body");
+      return;
+  }
+}
+
+void Cluster::SendReply(const std::string& subject, Reply reply) {
+  if (subject.empty()) return;
+  reply.set_instance(instance_);
+  reply.set_node_id(node_id_);
+  Publish(subject, "", reply.SerializeAsString());
+}
+
+void Cluster::HandleReply(const std::string& subject, const std::string& data) {
+  uint64_t token = 0;
+  const size_t dot = subject.rfind('.');
+  Reply reply;
+  if (dot == std::string::npos || !absl::SimpleAtoi(subject.substr(dot + 1), &token) ||
+      !reply.ParseFromString(data) || reply.instance().empty()) {
+    Dropped("malformed reply");
+    return;
+  }
+  metrics_.cluster_messages_in.fetch_add(1, std::memory_order_relaxed);
+  auto it = pending_.find(token);
+  if (it == pending_.end()) return;  // late: the ask already finished
+  Pending& p = it->second;
+  if (p.waiting.erase(reply.instance()) == 0 && !members_.contains(reply.instance())) {
+    // A node we have not heard a hello from yet: its answer counts all the
+    // same (it will announce itself shortly).
+  }
+  ++p.result.nodes;
+  p.satisfied = p.on_reply ? p.on_reply(reply) : false;
+  if (p.satisfied || p.waiting.empty()) Finish(token);
+}
+
+void Cluster::Finish(uint64_t token) {
+  auto it = pending_.find(token);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  if (p.timer) p.timer->cancel();
+  if (p.result.nodes < p.result.expected && !p.satisfied) {
+    metrics_.cluster_partial.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (p.done) p.done(p.result);
+}
+
+void Cluster::Ask(Topic topic, Request request, OnReply on_reply, OnDone done) {
+  if (stopping_.load()) {
+    Gathered alone;
+    alone.expected = 1 + member_count();
+    done(alone);
+    return;
+  }
+  request.set_instance(instance_);
+  net::post(context_, [this, topic, request = std::move(request), on_reply = std::move(on_reply),
+                       done = std::move(done)]() mutable {
+    const uint64_t token = next_token_++;
+    Pending& p = pending_[token];
+    p.on_reply = std::move(on_reply);
+    p.done = std::move(done);
+    p.result.expected = 1 + static_cast<uint32_t>(members_.size());
+    p.result.connected = IsConnected();
+    for (const auto& [instance, member] : members_) p.waiting.insert(instance);
+    const std::string reply = absl::StrCat(prefix_, ".reply.", instance_, ".", token);
+    if (stopping_.load() || !Publish(Subject(topic), reply, request.SerializeAsString())) {
+      // NATS is down: answer with this node alone, at once.
+      p.result.connected = false;
+      Finish(token);
+      return;
+    }
+    if (p.waiting.empty()) {
+      // No other node known: nothing to wait for.
+      Finish(token);
+      return;
+    }
+    p.timer = std::make_unique<net::steady_timer>(context_, config_.cluster_timeout);
+    p.timer->async_wait([this, token](boost::system::error_code ec) {
+      if (!ec) Finish(token);
+    });
+  });
+}
+
+void Cluster::Tell(Topic topic, Request request) {
+  request.set_instance(instance_);
+  net::post(context_, [this, topic, request = std::move(request)] {
+    Publish(Subject(topic), "", request.SerializeAsString());
+  });
+}
+
+}  // namespace sigd::cluster

@@ -1,0 +1,355 @@
+// Cluster mode end to end: a real nats-server, three real sigd processes
+// joined with --nats, real WebSocket clients and gRPC stubs. Checks that the
+// nodes behave as one server (signals, browser messages, listings,
+// disconnects, server info) and what happens when a node dies or NATS
+// restarts. Every wait is a condition with a deadline.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "signal.grpc.pb.h"
+#include "tests/cluster/nats_server.h"
+#include "tests/process/sigd_process.h"
+#include "tests/support/http_fetch.h"
+#include "tests/support/test_server.h"
+#include "tests/support/ws_client.h"
+
+namespace sigd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kWait = 20s;
+
+struct Node {
+  std::string id;
+  uint16_t admin_port = 0;
+  std::unique_ptr<SigdProcess> process;
+  std::unique_ptr<sigd::v1::SignalService::Stub> stub;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Available()) GTEST_SKIP() << "nats-server is not installed";
+    ASSERT_TRUE(nats_.Start().ok());
+    for (const char* id : {"node-a", "node-b", "node-c"}) StartNode(id);
+    WaitForMembers(3);
+  }
+
+  void StartNode(const std::string& id) {
+    absl::StatusOr<std::unique_ptr<SigdProcess>> sigd =
+        StartSigd({"--nats", nats_.url(), "--node-id", id, "--nats-prefix", "test.sigd",
+                   "--admin-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(sigd.ok()) << sigd.status();
+    Node node;
+    node.id = id;
+    node.process = *std::move(sigd);
+    static const std::regex kAdmin(R"(admin http on [^\s:]+:(\d+))");
+    std::vector<std::string> groups;
+    ASSERT_TRUE(node.process->process.WaitForOutput(kAdmin, kWait, &groups));
+    node.admin_port = static_cast<uint16_t>(std::stoi(groups[1]));
+    node.stub = sigd::v1::SignalService::NewStub(grpc::CreateChannel(
+        node.process->grpc_target(), grpc::InsecureChannelCredentials()));
+    nodes_.push_back(std::move(node));
+  }
+
+  // Until every live node's GetServerInfo lists `count` nodes.
+  void WaitForMembers(int count, std::chrono::milliseconds timeout = kWait) {
+    for (Node& node : nodes_) {
+      if (node.process == nullptr) continue;
+      sigd::v1::ServerInfo info;
+      EXPECT_TRUE(WaitFor([&] { return Info(node, &info).ok() && info.nodes_size() == count; },
+                          timeout))
+          << node.id << " knows " << info.nodes_size() << " node(s)";
+    }
+  }
+
+  grpc::Status Info(Node& node, sigd::v1::ServerInfo* info) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    sigd::v1::GetServerInfoRequest request;
+    return node.stub->GetServerInfo(&context, request, info);
+  }
+
+  grpc::Status Send(Node& node, const sigd::v1::SendSignalRequest& request,
+                    sigd::v1::SendSignalResponse* response,
+                    std::chrono::milliseconds deadline = 5s) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
+    return node.stub->SendSignal(&context, request, response);
+  }
+
+  grpc::Status List(Node& node, const sigd::v1::ListClientsRequest& request,
+                    sigd::v1::ListClientsResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    return node.stub->ListClients(&context, request, response);
+  }
+
+  static sigd::v1::SendSignalRequest Text(const std::string& text, const std::string& path = "",
+                                          const std::string& client_id = "") {
+    sigd::v1::SendSignalRequest request;
+    request.set_text(text);
+    request.set_path(path);
+    request.set_client_id(client_id);
+    return request;
+  }
+
+  std::unique_ptr<WsClient> Connect(const Node& node, const std::string& path) {
+    auto client = std::make_unique<WsClient>();
+    absl::Status s = client->Connect(node.process->ws_port, path);
+    EXPECT_TRUE(s.ok()) << s;
+    return client;
+  }
+
+  NatsServer nats_;
+  std::vector<Node> nodes_;
+};
+
+TEST_F(ClusterTest, ServerInfoListsEveryNodeAndSumsClients) {
+  auto a = Connect(nodes_[0], "/x");
+  auto c = Connect(nodes_[2], "/x");
+  sigd::v1::ServerInfo info;
+  ASSERT_TRUE(Info(nodes_[1], &info).ok());
+  EXPECT_EQ(info.node_id(), "node-b");
+  std::set<std::string> ids(info.nodes().begin(), info.nodes().end());
+  EXPECT_EQ(ids, (std::set<std::string>{"node-a", "node-b", "node-c"}));
+  EXPECT_EQ(info.nodes(0), "node-b");
+  EXPECT_EQ(info.clients(), 2u);
+}
+
+TEST_F(ClusterTest, SendSignalReachesClientsOnEveryNode) {
+  std::vector<std::unique_ptr<WsClient>> chat;
+  for (Node& node : nodes_) chat.push_back(Connect(node, "/chat"));
+  auto other = Connect(nodes_[2], "/other");
+
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[0], Text("to chat", "/chat"), &response).ok());
+  EXPECT_EQ(response.delivered(), 3u);
+  EXPECT_EQ(response.nodes(), 3u);
+  for (auto& c : chat) EXPECT_EQ(c->Read().value_or(""), "to chat");
+
+  ASSERT_TRUE(Send(nodes_[1], Text("to all"), &response).ok());
+  EXPECT_EQ(response.delivered(), 4u);
+  EXPECT_EQ(response.nodes(), 3u);
+  for (auto& c : chat) EXPECT_EQ(c->Read().value_or(""), "to all");
+  EXPECT_EQ(other->Read().value_or(""), "to all");
+
+  // A client id on node C, sent from node A.
+  ASSERT_TRUE(Send(nodes_[0], Text("just you", "", other->client_id()), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(response.nodes(), 3u);
+  EXPECT_EQ(other->Read().value_or(""), "just you");
+
+  grpc::Status missing = Send(nodes_[0], Text("nobody", "", "no-such-client"), &response);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+}
+
+TEST_F(ClusterTest, BrowserMessagesUseDefaultHandlingAcrossNodes) {
+  auto sender = Connect(nodes_[0], "/room");
+  auto same_path = Connect(nodes_[1], "/room");
+  auto elsewhere = Connect(nodes_[2], "/lobby");
+
+  // Everyone, on every node.
+  ASSERT_TRUE(sender->Send(R"({"message":"hello all"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "hello all");
+  EXPECT_EQ(same_path->Read().value_or(""), "hello all");
+  EXPECT_EQ(elsewhere->Read().value_or(""), "hello all");
+
+  // A path: only /lobby, which lives on node C.
+  ASSERT_TRUE(sender->Send(R"({"message":"to lobby","path":"/lobby"})").ok());
+  EXPECT_EQ(elsewhere->Read().value_or(""), "to lobby");
+
+  // A client id on another node is never unknown_client.
+  ASSERT_TRUE(sender->Send(absl::StrCat(R"({"message":"psst","clientId":")",
+                                        same_path->client_id(), R"("})"))
+                  .ok());
+  EXPECT_EQ(same_path->Read().value_or(""), "psst");
+
+  // Frames arrive in order: the next frame each client sees proves the
+  // earlier messages reached nobody else.
+  ASSERT_TRUE(sender->Send(R"({"message":"marker"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "marker");
+  EXPECT_EQ(same_path->Read().value_or(""), "marker");
+  EXPECT_EQ(elsewhere->Read().value_or(""), "marker");
+
+  // An id connected nowhere: the sender alone hears about it.
+  ASSERT_TRUE(sender->Send(R"({"message":"lost","clientId":"nobody-here"})").ok());
+  absl::StatusOr<std::string> error = sender->Read();
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_TRUE(absl::StrContains(*error, "unknown_client")) << *error;
+}
+
+TEST_F(ClusterTest, ListClientsPagesOverTheClusterAndDisconnectReachesAnyNode) {
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (Node& node : nodes_) {
+    clients.push_back(Connect(node, "/p"));
+    clients.push_back(Connect(node, "/p"));
+  }
+  std::set<std::string> seen;
+  std::set<std::string> node_names;
+  sigd::v1::ListClientsRequest request;
+  request.set_page_size(4);
+  sigd::v1::ListClientsResponse page;
+  ASSERT_TRUE(List(nodes_[0], request, &page).ok());
+  EXPECT_EQ(page.clients_size(), 4);
+  EXPECT_EQ(page.total(), 6u);
+  EXPECT_EQ(page.nodes(), 3u);
+  ASSERT_FALSE(page.next_page_token().empty());
+  for (const auto& c : page.clients()) {
+    seen.insert(c.id());
+    node_names.insert(c.node());
+  }
+  request.set_page_token(page.next_page_token());
+  ASSERT_TRUE(List(nodes_[0], request, &page).ok());
+  EXPECT_EQ(page.clients_size(), 2);
+  EXPECT_TRUE(page.next_page_token().empty());
+  for (const auto& c : page.clients()) {
+    seen.insert(c.id());
+    node_names.insert(c.node());
+  }
+  std::set<std::string> expected;
+  for (auto& c : clients) expected.insert(c->client_id());
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(node_names, (std::set<std::string>{"node-a", "node-b", "node-c"}));
+
+  // Disconnect a client of node C through node A.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  sigd::v1::DisconnectClientRequest disconnect;
+  disconnect.set_client_id(clients[5]->client_id());
+  disconnect.set_code(4000);
+  sigd::v1::DisconnectClientResponse done;
+  ASSERT_TRUE(nodes_[0].stub->DisconnectClient(&context, disconnect, &done).ok());
+  EXPECT_TRUE(done.disconnected());
+  absl::StatusOr<uint16_t> code = clients[5]->WaitForClose();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 4000);
+
+  grpc::ClientContext again;
+  disconnect.set_client_id("no-such-client");
+  ASSERT_TRUE(nodes_[0].stub->DisconnectClient(&again, disconnect, &done).ok());
+  EXPECT_FALSE(done.disconnected());
+}
+
+TEST_F(ClusterTest, KilledNodeLosesOnlyItsOwnClientsAndIsDroppedWithin10s) {
+  auto a = Connect(nodes_[0], "/k");
+  auto b = Connect(nodes_[1], "/k");
+  auto c = Connect(nodes_[2], "/k");
+  nodes_[2].process->process.Kill();
+  nodes_[2].process.reset();
+  const auto killed = std::chrono::steady_clock::now();
+  // Until the others notice, answers are partial (2 of 3, after the
+  // timeout); then whole again for the two that remain.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[0], Text("still here", "/k"), &response).ok());
+  EXPECT_EQ(response.delivered(), 2u);
+  EXPECT_EQ(response.nodes(), 2u);
+  EXPECT_EQ(a->Read().value_or(""), "still here");
+  EXPECT_EQ(b->Read().value_or(""), "still here");
+
+  sigd::v1::SendSignalRequest probe = Text("probe", "/nobody");
+  ASSERT_TRUE(WaitFor([&] {
+    const auto start = std::chrono::steady_clock::now();
+    return Send(nodes_[0], probe, &response).ok() && response.nodes() == 2 &&
+           std::chrono::steady_clock::now() - start < 300ms;
+  }, 15s));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 10s);
+  WaitForMembers(2);
+}
+
+TEST_F(ClusterTest, StoppedNodeSaysGoodbye) {
+  nodes_[2].process->process.Signal(SIGTERM);
+  EXPECT_EQ(nodes_[2].process->process.Wait(10s), 0);
+  nodes_[2].process.reset();
+  // The goodbye drops it at once: no answer waits for it.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(WaitFor([&] {
+    const auto start = std::chrono::steady_clock::now();
+    return Send(nodes_[0], Text("x", "/nobody"), &response).ok() && response.nodes() == 2 &&
+           std::chrono::steady_clock::now() - start < 300ms;
+  }, 3s));
+}
+
+TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
+  auto a = Connect(nodes_[0], "/n");
+  auto b = Connect(nodes_[1], "/n");
+  nats_.Stop();
+
+  // Local clients keep being served; nothing waits past its deadline; a
+  // client id elsewhere is reported as unavailable, not as unknown.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(WaitFor([&] {
+    return Send(nodes_[0], Text("local", "/n"), &response).ok() && response.nodes() == 1;
+  }, 15s));
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(a->Read().value_or(""), "local");
+  grpc::Status unreachable = Send(nodes_[0], Text("x", "", b->client_id()), &response, 3s);
+  EXPECT_EQ(unreachable.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << unreachable.error_message();
+  ASSERT_TRUE(a->Send(R"({"message":"browser local"})").ok());
+  EXPECT_EQ(a->Read().value_or(""), "browser local");
+
+  ASSERT_TRUE(nats_.Restart().ok());
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] {
+    return Send(nodes_[0], Text("healed", "/n"), &response).ok() && response.nodes() == 3;
+  }, 15s));
+  EXPECT_LT(std::chrono::steady_clock::now() - back, 10s);
+  EXPECT_EQ(response.delivered(), 2u);
+  EXPECT_EQ(a->ReadUntil([](const std::string& f) { return f == "healed"; }).value_or(""),
+            "healed");
+  EXPECT_EQ(b->ReadUntil([](const std::string& f) { return f == "healed"; }).value_or(""),
+            "healed");
+}
+
+TEST_F(ClusterTest, MalformedInterNodeMessagesAreDropped) {
+  // Garbage on every cluster subject, straight from a raw NATS client, must
+  // not disturb the nodes.
+  // nats-server speaks a text protocol; a raw TCP client is enough.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(nats_.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string out = "CONNECT {\"verbose\":false}\r\n";
+  for (const char* subject : {"test.sigd.node.hello", "test.sigd.signal", "test.sigd.client.msg",
+                              "test.sigd.rpc.list", "test.sigd.rpc.info"}) {
+    out += absl::StrCat("PUB ", subject, " test.sigd.reply.x.1 5\r\n\xff\x01gar\r\n");
+  }
+  out += "PING\r\n";
+  ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+  close(fd);
+
+  // Each node drops all five, counts them, and stays whole.
+  for (Node& node : nodes_) {
+    EXPECT_TRUE(WaitFor([&] {
+      HttpResponse metrics = Fetch(node.admin_port, boost::beast::http::verb::get, "/metrics");
+      return absl::StrContains(metrics.body(), "sigd_cluster_dropped_total 5\n");
+    }, kWait)) << node.id;
+  }
+  auto a = Connect(nodes_[0], "/m");
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[1], Text("fine", "/m"), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(response.nodes(), 3u);
+  EXPECT_EQ(a->Read().value_or(""), "fine");
+}
+
+}  // namespace
+}  // namespace sigd::testing
