@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "server/auth/jwt.h"
 #include "server/config/config.h"
 #include "server/http/static_files.h"
 #include "server/hub/hub.h"
@@ -25,6 +26,7 @@ struct Context {
   Metrics& metrics;
   Admission& admission;
   const util::TrustedProxies& trusted_proxies;
+  const auth::JwtVerifier* jwt = nullptr;  // null: no token required
 };
 
 }  // namespace sigd::ws
