@@ -96,8 +96,9 @@ std::string Message(const std::string& json) {
 
 // The folder of the shell example, found from this file's place in the tree.
 std::filesystem::path ShellExampleDir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
-         "examples" / "date-route" / "shell";
+  // Not __FILE__: with ccache's CCACHE_BASEDIR (scripts/build) it is relative
+  // to the build folder, not to where the test runs.
+  return std::filesystem::path(SIGD_SOURCE_DIR) / "examples" / "date-route" / "shell";
 }
 
 class RouteTest : public ::testing::Test {
