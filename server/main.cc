@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
     if (absl::Status s = server.ReloadTls(); !s.ok()) {
       spdlog::error("SIGHUP: {}; keeping the previous certificate", std::string(s.message()));
     }
+    if (absl::Status s = server.ReloadJwtKeys(); !s.ok()) {
+      spdlog::error("SIGHUP: JWT keys: {}; keeping the previous keys", std::string(s.message()));
+    }
   }
   spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();

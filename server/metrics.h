@@ -66,6 +66,8 @@ struct Metrics {
   Counter tls_reloads{0};            // certificate reloads that took effect
   Counter http_requests{0};
   Counter http_rejected{0};          // 4xx/5xx answered on the HTTP side
+  Counter jwt_unauthorized{0};       // upgrades refused 401: no or invalid JWT
+  Counter jwt_forbidden{0};          // upgrades refused 403: JWT "paths" excludes the path
   Counter messages_in{0};
   Counter bytes_in{0};
   Counter frames_out{0};             // frames written to sockets

@@ -129,6 +129,17 @@ absl::Status Server::Start() {
       return absl::InvalidArgumentError(absl::StrCat("--control-token-file: ", s.message()));
     }
   }
+  if (!config_.jwt_secret_file.empty() || !config_.jwt_public_key_file.empty()) {
+    jwt_ = std::make_unique<auth::JwtVerifier>(auth::JwtVerifier::Options{
+        .secret_file = config_.jwt_secret_file,
+        .public_key_file = config_.jwt_public_key_file,
+        .issuer = config_.jwt_issuer,
+        .audience = config_.jwt_audience,
+        .leeway = absl::FromChrono(config_.jwt_leeway)});
+    if (absl::Status s = jwt_->Reload(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("JWT keys: ", s.message()));
+    }
+  }
   // The control plane can send to and disconnect every client: reachable
   // from other machines only with authentication (tokens or client
   // certificates).
@@ -186,7 +197,7 @@ absl::Status Server::Start() {
                                                config_.max_connections_per_address);
   context_ = std::make_unique<ws::Context>(ws::Context{
       config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_,
-      trusted_proxies_, tls_.get()});
+      trusted_proxies_, tls_.get(), jwt_.get()});
 
   listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;
@@ -281,6 +292,17 @@ absl::Status Server::ReloadTls() {
   metrics_.tls_reloads.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("reloaded the TLS certificate: {}", ws::DescribeCertificate(*tls_->Current()));
   return absl::OkStatus();
+}
+
+absl::Status Server::ReloadJwtKeys() {
+  if (jwt_ == nullptr) return absl::OkStatus();
+  absl::Status s = jwt_->Reload();
+  if (s.ok()) {
+    const std::shared_ptr<const auth::JwtKeySet> keys = jwt_->keys();
+    spdlog::info("reloaded JWT keys: {} secret(s), {} public key(s)", keys->secret_count(),
+                 keys->public_key_count());
+  }
+  return s;
 }
 
 void Server::Stop() {

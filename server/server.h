@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admin/admin_server.h"
 #include "server/cluster/cluster.h"
+#include "server/auth/jwt.h"
 #include "server/config/config.h"
 #include "server/http/static_files.h"
 #include "server/hub/hub.h"
@@ -54,6 +55,10 @@ class Server {
   // the new certificate, open ones keep theirs; on failure nothing changes.
   absl::Status ReloadTls();
 
+  // SIGHUP: reads the JWT key files again (--jwt-secret-file,
+  // --jwt-public-key-file); on any error the previous keys stay in force.
+  absl::Status ReloadJwtKeys();
+
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
@@ -82,6 +87,7 @@ class Server {
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
   std::unique_ptr<util::TokenStore> tokens_;
+  std::unique_ptr<auth::JwtVerifier> jwt_;  // only with a JWT key file
   std::unique_ptr<rpc::ControlPlane> control_;
   std::unique_ptr<rpc::SignalService> service_;
   std::unique_ptr<cluster::Cluster> cluster_;  // only with --nats

@@ -69,6 +69,10 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
   w.Counter("http_requests_total", "HTTP requests on the WebSocket port.", Load(m.http_requests));
   w.Counter("http_rejected_total", "HTTP requests answered with an error status.",
             Load(m.http_rejected));
+  w.Header("jwt_rejected_total", "counter",
+           "WebSocket upgrades refused for their JWT, by HTTP status.");
+  w.Value("jwt_rejected_total", "{status=\"401\"}", static_cast<double>(Load(m.jwt_unauthorized)));
+  w.Value("jwt_rejected_total", "{status=\"403\"}", static_cast<double>(Load(m.jwt_forbidden)));
   w.Counter("messages_in_total", "Frames received from clients.", Load(m.messages_in));
   w.Counter("bytes_in_total", "Payload bytes received from clients.", Load(m.bytes_in));
   w.Counter("messages_out_total", "Frames written to clients.", Load(m.frames_out));

@@ -29,6 +29,13 @@
  *                  crowd of pages does not come back in lockstep after a
  *                  restart. n goes back to 0 once a connection opens.
  *     maxQueue     messages kept while not connected, default 1000 (see send)
+ *     token        a JWT for a sigd that requires one (--jwt-*): a string, or a
+ *                  function returning a string or a Promise of one, called
+ *                  before every connection attempt (so a reconnect can fetch a
+ *                  fresh token). Sent as ?token=...; sigd removes it before
+ *                  anything records the query. client.url never shows it. A
+ *                  function that throws or rejects counts as a failed attempt
+ *                  (status 'closed' with code 1006, then the usual backoff).
  *
  * Status
  *   client.status   'connecting' | 'open' | 'closed'
@@ -91,6 +98,9 @@
  *   client.send('hi', {path: '/chat'});          // everyone on /chat
  *   client.send('psst', {clientId: someId});     // one client
  *
+ *   // With JWT authentication: a fresh token for every (re)connect.
+ *   Sigd.connect('/chat', {token: () => fetch('/token').then((r) => r.text())});
+ *
  * Plain `new WebSocket(...)` keeps working against sigd without this file.
  */
 (function (root) {
@@ -107,6 +117,7 @@
     minDelayMs: 500,
     maxDelayMs: 10000,
     maxQueue: 1000,
+    token: undefined,
   });
   // How long an open socket waits for the welcome frame before the client
   // counts as open anyway (a server that does not send one).
@@ -157,6 +168,9 @@
     o.minDelayMs = Math.min(o.minDelayMs, kMaxTimerMs);
     o.maxDelayMs = Math.min(o.maxDelayMs, kMaxTimerMs);
     o.maxQueue = Math.floor(nonNegative('maxQueue', o.maxQueue));
+    if (o.token !== undefined && typeof o.token !== 'string' && typeof o.token !== 'function') {
+      throw new TypeError('sigd: token must be a string or a function');
+    }
     return o;
   }
 
@@ -192,8 +206,18 @@
     return url.href;
   }
 
+  // The socket URL with ?token= added (by hand, like welcome=1).
+  function withToken(url, token) {
+    if (typeof token !== 'string' || token === '') return url;
+    const u = new URL(url);
+    const param = `token=${encodeURIComponent(token)}`;
+    u.search = u.search.length > 1 ? `${u.search}&${param}` : `?${param}`;
+    return u.href;
+  }
+
   class Client {
     #options;
+    #attemptId = 0;  // tells a token that arrives late from the current attempt
     #url;
     #status = 'connecting';
     #id = null;
@@ -251,6 +275,7 @@
 
     close(code = 1000, reason = '') {
       if (this.#closedForGood && this.#socket === null) return;
+      ++this.#attemptId;  // a token still being fetched opens nothing
       this.#stopForGood();
       const socket = this.#socket;
       this.#socket = null;
@@ -326,7 +351,36 @@
       this.#retryTimer = null;
       this.#setStatus('connecting', {attempt: this.#attempt});
       if (this.#closedForGood) return;  // a status listener called close()
-      const socket = new root.WebSocket(this.#url);
+      const token = this.#options.token;
+      if (typeof token !== 'function') {
+        this.#open(token);
+        return;
+      }
+      const attemptId = ++this.#attemptId;
+      const failed = (error) => {
+        if (attemptId !== this.#attemptId || this.#closedForGood) return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.#onClose({code: 1006, reason: `sigd: token: ${message}`, wasClean: false});
+      };
+      let value;
+      try {
+        value = token();
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
+        value.then((t) => {
+          if (attemptId !== this.#attemptId || this.#closedForGood) return;
+          this.#open(t);
+        }, failed);
+        return;
+      }
+      this.#open(value);
+    }
+
+    #open(token) {
+      const socket = new root.WebSocket(withToken(this.#url, token));
       socket.binaryType = 'arraybuffer';
       this.#socket = socket;
       this.#awaitingWelcome = this.#options.welcome;

@@ -286,6 +286,19 @@ std::vector<Setting> Settings() {
        false, String(&Config::nats_tls_cert)},
       {"nats-tls-key", "private key (PEM) of --nats-tls-cert", "", false,
        String(&Config::nats_tls_key)},
+      {"jwt-secret-file",
+       "file of HS256 secrets (one per line, 32+ bytes) for browser JWTs; with this or "
+       "--jwt-public-key-file set, every WebSocket upgrade needs a valid token; reloaded on SIGHUP",
+       "", false, String(&Config::jwt_secret_file)},
+      {"jwt-public-key-file",
+       "file of PEM RSA public keys (2048+ bits) for RS256 browser JWTs; reloaded on SIGHUP", "",
+       false, String(&Config::jwt_public_key_file)},
+      {"jwt-issuer", "when set, a browser JWT's \"iss\" must equal it", "", false,
+       String(&Config::jwt_issuer)},
+      {"jwt-audience", "when set, a browser JWT's \"aud\" must hold it", "", false,
+       String(&Config::jwt_audience)},
+      {"jwt-leeway-seconds", "clock skew allowed when checking a JWT's exp and nbf",
+       std::to_string(d.jwt_leeway.count()), false, Seconds(&Config::jwt_leeway, 0, 600)},
   };
 }
 

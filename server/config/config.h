@@ -70,6 +70,12 @@ struct Config {
   std::string nats_tls_ca;                 // CA bundle; setting any TLS option means tls://
   std::string nats_tls_cert;               // client certificate (PEM), with nats_tls_key
   std::string nats_tls_key;
+  // Browser JWTs: with either key file set, every upgrade needs a valid token.
+  std::string jwt_secret_file;      // HS256 secrets, one per line
+  std::string jwt_public_key_file;  // RS256 PEM public keys
+  std::string jwt_issuer;           // required "iss" when set
+  std::string jwt_audience;         // required among "aud" when set
+  std::chrono::seconds jwt_leeway{30};
   std::string config_file;
 
   // Set when the command line asked for --help or --version: print `output`

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "server/hub/frame.h"
+#include "server/routes/route_pattern.h"
 
 namespace sigd::hub {
 
@@ -24,6 +27,12 @@ struct ClientInfo {
   std::map<std::string, std::string> query;
   std::string user_agent;
   std::string origin;
+  // From the client's JWT (--jwt-*), empty without one: its "sub", when it
+  // expires, and its "send" claim (paths its messages may address; null: no
+  // restriction).
+  std::string subject;
+  absl::Time token_expires = absl::InfiniteFuture();
+  std::shared_ptr<const std::vector<routes::RoutePattern>> send_paths;
 };
 
 class Client {

@@ -81,13 +81,15 @@ void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage mess
   using Kind = protocol::DefaultTarget::Kind;
   // Under --client-targeting own-path a client reaches only its own path,
   // so "everyone" narrows to that path too.
+  // So does a JWT "send" claim: "everyone" is no path it could list.
   const protocol::DefaultScope scope =
-      config_.client_targeting == config::Config::Targeting::kOwnPath
+      config_.client_targeting == config::Config::Targeting::kOwnPath ||
+              sender.info().send_paths != nullptr
           ? protocol::DefaultScope::kOwnPath
           : config_.default_broadcast;
   protocol::DefaultTarget target =
       protocol::DecideDefaultTarget(message, sender.info().path, scope);
-  if (!TargetAllowed(sender, target)) return;
+  if (!TargetAllowed(sender, target) || !SendClaimAllows(sender, target)) return;
   Frame frame = TextFrame(std::move(message.frame));
   // Under own-path targeting a client id elsewhere must share the path.
   std::string required_path =
@@ -200,6 +202,34 @@ bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget
                   : "clients may only address their own path");
   }
   return allowed;
+}
+
+bool InboundHandler::SendClaimAllows(Client& sender, const protocol::DefaultTarget& target) {
+  using Kind = protocol::DefaultTarget::Kind;
+  const std::vector<routes::RoutePattern>* allowed = sender.info().send_paths.get();
+  if (allowed == nullptr || target.kind == Kind::kSender) return true;
+  auto matches = [allowed](std::string_view path) {
+    for (const routes::RoutePattern& p : *allowed) {
+      if (p.Matches(path)) return true;
+    }
+    return false;
+  };
+  bool ok = true;
+  if (target.kind == Kind::kPath) {
+    ok = matches(target.value);
+  } else if (target.kind == Kind::kClient) {
+    // An id that is not connected falls through to unknown_client.
+    std::shared_ptr<Client> other = hub_.Find(target.value);
+    ok = other == nullptr || matches(other->info().path);
+  } else {
+    ok = false;  // kAll cannot happen under a claim (scope is own-path)
+  }
+  if (!ok) {
+    metrics_.target_not_allowed.fetch_add(1, std::memory_order_relaxed);
+    SendError(sender, protocol::kTargetNotAllowed,
+              "your token does not allow sending to that path");
+  }
+  return ok;
 }
 
 void InboundHandler::OnConnect(const Client& client) {

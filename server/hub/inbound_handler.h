@@ -49,6 +49,8 @@ class InboundHandler {
                           Frame frame);
   // Applies --client-targeting; tells the sender when it refuses.
   bool TargetAllowed(Client& sender, const protocol::DefaultTarget& target);
+  // Applies the sender's JWT "send" claim; tells the sender when it refuses.
+  bool SendClaimAllows(Client& sender, const protocol::DefaultTarget& target);
   void SendError(Client& client, std::string_view code, std::string_view message);
   routes::EventPtr MakeEvent(sigd::v1::EventKind kind, const Client& client,
                              const protocol::InboundMessage* message,

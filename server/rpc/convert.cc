@@ -26,6 +26,7 @@ void FillClient(const hub::Client& client, const std::string& node_id, sigd::v1:
   out->set_messages_in(client.messages_in());
   out->set_messages_out(client.messages_out());
   out->set_node(node_id);
+  out->set_subject(info.subject);
 }
 
 absl::StatusOr<hub::Frame> FrameFromRequest(const sigd::v1::SendSignalRequest& request,

@@ -73,4 +73,38 @@ absl::StatusOr<Target> ParseTarget(std::string_view target) {
   return result;
 }
 
+std::string RemoveQueryParam(std::string_view target, std::string_view name,
+                             std::optional<std::string>* value) {
+  value->reset();
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::string(target);
+  const size_t hash = target.find('#', q);
+  std::string_view query = target.substr(q + 1, hash == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : hash - q - 1);
+  std::string kept;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    absl::StatusOr<std::string> key = PercentDecode(pair.substr(0, eq), true);
+    if (key.ok() && *key == name) {
+      if (!value->has_value()) {
+        absl::StatusOr<std::string> v =
+            eq == std::string_view::npos ? std::string()
+                                         : PercentDecode(pair.substr(eq + 1), true);
+        *value = v.ok() ? *std::move(v) : std::string();
+      }
+      continue;
+    }
+    if (!kept.empty()) kept.push_back('&');
+    kept.append(pair);
+  }
+  std::string out(target.substr(0, q));
+  if (!kept.empty()) out.append("?").append(kept);
+  return out;
+}
+
 }  // namespace sigd::util

@@ -9,6 +9,7 @@
 #define SIGD_SERVER_UTIL_URL_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,14 @@ absl::StatusOr<std::string> PercentDecode(std::string_view in, bool plus_as_spac
 // Parses an origin-form request target. InvalidArgument when it does not start
 // with '/' or holds a bad escape.
 absl::StatusOr<Target> ParseTarget(std::string_view target);
+
+// Removes every `name=value` pair from a request target's query string (the
+// key compared after percent-decoding) and returns the target without them;
+// the other pairs keep their exact spelling. `*value` gets the first removed
+// value, decoded ("" if it holds a bad escape); nullopt when there was none.
+// Used to keep credentials (?token=) out of everything that records targets.
+std::string RemoveQueryParam(std::string_view target, std::string_view name,
+                             std::optional<std::string>* value);
 
 }  // namespace sigd::util
 

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "server/auth/jwt.h"
 #include "server/config/config.h"
 #include "server/http/static_files.h"
 #include "server/hub/hub.h"
@@ -27,6 +28,7 @@ struct Context {
   Admission& admission;
   const util::TrustedProxies& trusted_proxies;
   const TlsStore* tls = nullptr;  // https/wss on --listen; null: plain
+  const auth::JwtVerifier* jwt = nullptr;  // null: no token required
 };
 
 }  // namespace sigd::ws

@@ -16,6 +16,7 @@
 #include "server/protocol/frames.h"
 #include "server/util/client_id.h"
 #include "server/util/strings.h"
+#include "server/util/token_store.h"
 #include "server/util/url.h"
 #include "server/ws/ws_session.h"
 #include "spdlog/spdlog.h"
@@ -108,14 +109,20 @@ void HttpSession::OnRead(beast::error_code ec, size_t) {
   if (ec) return;  // timeout, reset, malformed request: nothing to answer
   context_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
   Request request = parser_->release();
+  // A ?token= credential is cut from the target before anything (logs, the
+  // client's query map, ListClients, events) can record it.
+  std::optional<std::string> query_token;
+  if (request.target().find('?') != std::string_view::npos) {
+    request.target(util::RemoveQueryParam(request.target(), "token", &query_token));
+  }
   if (beast::websocket::is_upgrade(request)) {
-    Upgrade(std::move(request));
+    Upgrade(std::move(request), std::move(query_token));
     return;
   }
   ServeStatic(request);
 }
 
-void HttpSession::Upgrade(Request request) {
+void HttpSession::Upgrade(Request request, std::optional<std::string> query_token) {
   absl::StatusOr<util::Target> target = util::ParseTarget(request.target());
   if (!target.ok()) {
     SendError(request, http::status::bad_request, util::ToStd(target.status().message()));
@@ -138,6 +145,37 @@ void HttpSession::Upgrade(Request request) {
                                : absl::StrCat("origin ", std::string(origin), " is not allowed"));
       return;
     }
+  }
+  if (context_.jwt != nullptr) {
+    // The header wins over the query parameter when both are given.
+    std::string_view token = util::BearerToken(request[http::field::authorization]);
+    if (token.empty() && query_token.has_value()) token = *query_token;
+    absl::StatusOr<auth::JwtClaims> claims = context_.jwt->Verify(token, absl::Now());
+    if (!claims.ok()) {
+      context_.metrics.jwt_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      // RFC 6750: no error code when no credentials were sent at all.
+      std::string challenge = R"(Bearer realm="sigd")";
+      if (!token.empty()) {
+        std::string description(claims.status().message());
+        description.erase(std::remove_if(description.begin(), description.end(),
+                                         [](char c) { return c == '"' || c == '\\'; }),
+                          description.end());
+        absl::StrAppend(&challenge, R"(, error="invalid_token", error_description=")",
+                        description, "\"");
+      }
+      SendError(request, http::status::unauthorized, util::ToStd(claims.status().message()),
+                challenge);
+      return;
+    }
+    if (!claims->MayConnect(target->path)) {
+      context_.metrics.jwt_forbidden.fetch_add(1, std::memory_order_relaxed);
+      SendError(request, http::status::forbidden, "your token does not allow this path");
+      return;
+    }
+    info.subject = std::move(claims->subject);
+    // Closed when the token would no longer be accepted at an upgrade.
+    info.token_expires = claims->expires + absl::FromChrono(context_.config.jwt_leeway);
+    info.send_paths = std::move(claims->send);
   }
   info.id = util::NewClientId();
   info.connected_at = absl::Now();
@@ -256,7 +294,7 @@ void HttpSession::ServeEmbedded(const Request& request, const sigd::http::Embedd
 }
 
 void HttpSession::SendError(const Request& request, http::status status,
-                            std::string_view message) {
+                            std::string_view message, std::string_view www_authenticate) {
   context_.metrics.http_rejected.fetch_add(1, std::memory_order_relaxed);
   beast::error_code ignored;
   const auto peer = transport_.socket().remote_endpoint(ignored);
@@ -266,6 +304,7 @@ void HttpSession::SendError(const Request& request, http::status status,
   auto res = std::make_shared<http::response<http::string_body>>(status, request.version());
   res->set(http::field::server, "sigd");
   res->set(http::field::content_type, "application/json");
+  if (!www_authenticate.empty()) res->set(http::field::www_authenticate, www_authenticate);
   // The reason phrase as a code: "Not Found" -> "not_found".
   std::string code(http::obsolete_reason(status));
   for (char& c : code) c = c == ' ' ? '_' : static_cast<char>(std::tolower(c));

@@ -34,14 +34,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ArmDeadline();
   void DoRead(bool arm = true);
   void OnRead(boost::beast::error_code ec, size_t bytes);
-  void Upgrade(Request request);
+  // `query_token`: the ?token= parameter, already cut from the target.
+  void Upgrade(Request request, std::optional<std::string> query_token);
   void ServeStatic(const Request& request);
   void ServeEmbedded(const Request& request, const sigd::http::EmbeddedAsset& asset);
   template <typename Response>
   void Send(std::shared_ptr<Response> response);
   void OnWrite(bool keep_alive, boost::beast::error_code ec, size_t bytes);
   void SendError(const Request& request, boost::beast::http::status status,
-                 std::string_view message);
+                 std::string_view message, std::string_view www_authenticate = {});
 
   Transport transport_;
   boost::asio::steady_timer deadline_;

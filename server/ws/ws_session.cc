@@ -1,7 +1,10 @@
 #include "server/ws/ws_session.h"
 
 #include <array>
+#include <algorithm>
 #include <utility>
+
+#include "absl/time/clock.h"
 
 #include "boost/asio/post.hpp"
 #include "boost/beast/core/bind_handler.hpp"
@@ -143,7 +146,14 @@ void WsSession::OnAccept(beast::error_code ec) {
   }
   open_ = true;
   context_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  spdlog::debug("client {} connected on {} from {}", info_.id, info_.path, info_.remote_address);
+  if (info_.subject.empty()) {
+    spdlog::debug("client {} connected on {} from {}", info_.id, info_.path,
+                  info_.remote_address);
+  } else {
+    spdlog::debug("client {} connected on {} from {} as {}", info_.id, info_.path,
+                  info_.remote_address, info_.subject);
+  }
+  if (info_.token_expires != absl::InfiniteFuture()) StartExpiryTimer();
   context_.inbound.OnConnect(*this);
   if (head_ < frames_.size()) {
     DoWrite();
@@ -151,6 +161,26 @@ void WsSession::OnAccept(beast::error_code ec) {
     DoClose();
   }
   DoRead();
+}
+
+void WsSession::StartExpiryTimer() {
+  // A client whose JWT runs out is closed then (1008), so a revoked user
+  // cannot stay connected on an old token. Far-off expiries are capped; the
+  // timer is simply re-armed.
+  constexpr absl::Duration kMaxWait = absl::Hours(24);
+  const absl::Duration left = info_.token_expires - absl::Now();
+  expiry_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  expiry_timer_->expires_after(absl::ToChronoMilliseconds(
+      std::clamp(left, absl::ZeroDuration(), kMaxWait)));
+  expiry_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->closing_ || !self->registered_) return;
+    if (self->info_.token_expires > absl::Now()) {
+      self->StartExpiryTimer();
+      return;
+    }
+    spdlog::info("client {} on {} closed: token expired", self->info_.id, self->info_.path);
+    self->StartClose(1008, "token expired");
+  });
 }
 
 void WsSession::DoRead() {
@@ -353,6 +383,7 @@ void WsSession::DoClose() {
 
 void WsSession::Finish() {
   if (close_timer_) close_timer_->cancel();
+  if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;
   registered_ = false;
   if (open_) {

@@ -72,6 +72,8 @@ class WsSession : public hub::Client,
   void DoWrite();
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void StartClose(uint16_t code, std::string reason);
+  // Closes the client with 1008 when its JWT expires.
+  void StartExpiryTimer();
   void DoClose();
   void Finish();
   void Enqueue(const hub::Frame& frame);
@@ -107,6 +109,7 @@ class WsSession : public hub::Client,
   CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
+  std::unique_ptr<boost::asio::steady_timer> expiry_timer_;  // only with a JWT
   Admission::Ticket ticket_;
   // Only with --rate-limit: the message rate, and a second bucket that runs
   // dry when a client keeps sending far above it (then 1008).

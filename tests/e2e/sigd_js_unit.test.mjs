@@ -146,6 +146,60 @@ describe('sigd.js URL', () => {
   });
 });
 
+describe('sigd.js token', () => {
+  it('appends a string token to the socket URL but never to client.url', () => {
+    const env = load();
+    const client = env.Sigd.connect('/chat?room=a%20b', {token: 'h.p.s+/='});
+    assert.equal(client.url, 'ws://example.test:8091/chat?room=a%20b&welcome=1');
+    assert.equal(env.last().url,
+        'ws://example.test:8091/chat?room=a%20b&welcome=1&token=h.p.s%2B%2F%3D');
+  });
+
+  it('calls a token function before every attempt', () => {
+    const env = load();
+    let n = 0;
+    env.Sigd.connect('/chat', {welcome: false, token: () => `t${++n}`});
+    assert.equal(env.last().url, 'ws://example.test:8091/chat?token=t1');
+    env.last().serverClose(1008, 'token expired');
+    env.fireTimer();
+    assert.equal(env.last().url, 'ws://example.test:8091/chat?token=t2');
+  });
+
+  it('waits for a token promise, and a rejection counts as a failed attempt', async () => {
+    const env = load();
+    let fail = true;
+    const client = env.Sigd.connect('/chat', {
+      welcome: false,
+      token: () => (fail ? Promise.reject(new Error('no session')) : Promise.resolve('fresh')),
+    });
+    const seen = record(client);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(env.sockets.length, 0);
+    assert.equal(client.status, 'closed');
+    assert.match(seen.statuses[0][1], /no session/);
+    fail = false;
+    env.fireTimer();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(env.last().url, 'ws://example.test:8091/chat?token=fresh');
+  });
+
+  it('opens nothing when closed while the token is being fetched', async () => {
+    const env = load();
+    let resolveToken;
+    const client = env.Sigd.connect('/chat', {token: () => new Promise((r) => { resolveToken = r; })});
+    client.close();
+    resolveToken('late');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(env.sockets.length, 0);
+    assert.equal(client.status, 'closed');
+  });
+
+  it('rejects a token that is neither a string nor a function', () => {
+    const env = load();
+    assert.throws(() => env.Sigd.connect('/', {token: 42}), {name: 'TypeError'});
+  });
+});
+
 describe('sigd.js frames', () => {
   it('is open with the id from the welcome frame, which is no signal', () => {
     const env = load();

@@ -273,6 +273,28 @@ TEST(Config, FlagOverridesEnvironment) {
   EXPECT_EQ(c.raw_paths, (std::vector<std::string>{"/flag"}));
 }
 
+TEST(Config, JwtSettingsFromFlagsAndEnvironment) {
+  const Config none = LoadOk({});
+  EXPECT_EQ(none.jwt_secret_file, "");
+  EXPECT_EQ(none.jwt_public_key_file, "");
+  EXPECT_EQ(none.jwt_leeway, seconds(30));
+  const Config c = LoadOk({"--jwt-secret-file", "/etc/sigd/jwt", "--jwt-issuer", "https://id",
+                           "--jwt-leeway-seconds", "5"},
+                          {{"SIGD_JWT_PUBLIC_KEY_FILE", "/etc/sigd/jwt.pem"},
+                           {"SIGD_JWT_AUDIENCE", "sigd"}});
+  EXPECT_EQ(c.jwt_secret_file, "/etc/sigd/jwt");
+  EXPECT_EQ(c.jwt_public_key_file, "/etc/sigd/jwt.pem");
+  EXPECT_EQ(c.jwt_issuer, "https://id");
+  EXPECT_EQ(c.jwt_audience, "sigd");
+  EXPECT_EQ(c.jwt_leeway, seconds(5));
+  EXPECT_CONTAINS(LoadError({"--jwt-leeway-seconds", "9999"}), "--jwt-leeway-seconds");
+  const std::string help = LoadOk({"--help"}).output;
+  for (const char* flag : {"--jwt-secret-file", "--jwt-public-key-file", "--jwt-issuer",
+                           "--jwt-audience", "--jwt-leeway-seconds", "SIGD_JWT_SECRET_FILE"}) {
+    EXPECT_CONTAINS(help, flag);
+  }
+}
+
 // ---- the config file -----------------------------------------------------
 
 TEST_F(ConfigFileTest, FileSetsSettings) {

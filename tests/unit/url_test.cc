@@ -150,5 +150,20 @@ TEST(ParseTarget, BadEscapesAreInvalid) {
   ExpectBadTarget("/a?x=%00");
 }
 
+TEST(RemoveQueryParam, CutsEveryTokenPairAndKeepsTheRestVerbatim) {
+  std::optional<std::string> token;
+  EXPECT_EQ(RemoveQueryParam("/chat?welcome=1&token=abc.def&x=%20y", "token", &token),
+            "/chat?welcome=1&x=%20y");
+  EXPECT_EQ(token, "abc.def");
+  EXPECT_EQ(RemoveQueryParam("/chat?token=a&%74oken=b&token", "token", &token), "/chat");
+  EXPECT_EQ(token, "a");  // the first one counts; every one is removed
+  EXPECT_EQ(RemoveQueryParam("/chat?tokens=1&a=2", "token", &token), "/chat?tokens=1&a=2");
+  EXPECT_EQ(token, std::nullopt);
+  EXPECT_EQ(RemoveQueryParam("/chat", "token", &token), "/chat");
+  EXPECT_EQ(token, std::nullopt);
+  EXPECT_EQ(RemoveQueryParam("/c?token=%zz&a=1", "token", &token), "/c?a=1");
+  EXPECT_EQ(token, "");  // a bad escape is no token, and is still removed
+}
+
 }  // namespace
 }  // namespace sigd::util
