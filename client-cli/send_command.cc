@@ -62,6 +62,9 @@ SendCommand::SendCommand(CLI::App& parent, const GlobalOptions& globals)
           ->option_text("[TEXT]");
   file_option_ = app_->add_option(
       "-f,--file", file_, "file holding the JSON value to send, - for stdin");
+  binary_file_option_ = app_->add_option(
+      "-b,--binary-file", binary_file_,
+      "file whose bytes go out as one binary frame, - for stdin");
 }
 
 bool SendCommand::TextIsFlag() const {
@@ -72,10 +75,12 @@ void SendCommand::Validate() {
   const bool text_value = text_option_->count() > 0 && !TextIsFlag();
   const int sources = static_cast<int>(json_option_->count() > 0) +
                       static_cast<int>(text_value) +
-                      static_cast<int>(file_option_->count() > 0);
+                      static_cast<int>(file_option_->count() > 0) +
+                      static_cast<int>(binary_file_option_->count() > 0);
   if (sources != 1) {
     throw CLI::ValidationError(
-        "send needs exactly one of --json VALUE, --text VALUE or --file FILE");
+        "send needs exactly one of --json VALUE, --text VALUE, --file FILE or "
+        "--binary-file FILE");
   }
   if (TextIsFlag() && file_option_->count() == 0) {
     throw CLI::ValidationError("--text needs a value unless --file is given");
@@ -92,7 +97,14 @@ absl::Status SendCommand::Run() {
   sigd::v1::SendSignalRequest request;
   request.set_path(path_);
   request.set_client_id(client_);
-  if (file_option_->count() > 0) {
+  if (binary_file_option_->count() > 0) {
+    // Any bytes at all: no UTF-8 check, nothing trimmed.
+    std::string content;
+    if (absl::Status read = ReadInput(binary_file_, &content); !read.ok()) {
+      return read;
+    }
+    request.set_binary(std::move(content));
+  } else if (file_option_->count() > 0) {
     std::string content;
     if (absl::Status read = ReadInput(file_, &content); !read.ok()) {
       return read;

@@ -5,6 +5,7 @@
 //   sigctl send --client ID --text hello
 //   sigctl send --file payload.json          (JSON; "-" reads stdin)
 //   sigctl send --text --file note.txt       (the file's bytes as text)
+//   sigctl send --binary-file frame.bin      (the file's bytes as a binary frame)
 #ifndef SIGD_CLIENT_CLI_SEND_COMMAND_H_
 #define SIGD_CLIENT_CLI_SEND_COMMAND_H_
 
@@ -35,9 +36,11 @@ class SendCommand : public Command {
   std::string json_;
   std::string text_;
   std::string file_;
+  std::string binary_file_;
   CLI::Option* json_option_ = nullptr;
   CLI::Option* text_option_ = nullptr;
   CLI::Option* file_option_ = nullptr;
+  CLI::Option* binary_file_option_ = nullptr;
 };
 
 }  // namespace sigd::cli

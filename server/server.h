@@ -66,6 +66,8 @@ class Server {
   hub::Hub& hub() { return *hub_; }
   const Metrics& metrics() const { return metrics_; }
   size_t subscriber_count() const { return service_ ? service_->subscriber_count() : 0; }
+  // Connections holding an admission ticket (upgraded or upgrading).
+  uint64_t admitted_connections() const { return admission_ ? admission_->total() : 0; }
 
  private:
   config::Config config_;

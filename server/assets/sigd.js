@@ -55,7 +55,8 @@
  *                        string signal "hi" arrives as value 'hi'. (A string
  *                        that looks like JSON, "42", arrives as the number 42;
  *                        rawText is always the frame's text.) Binary frames
- *                        (raw relay paths) come as (ArrayBuffer, ArrayBuffer).
+ *                        (raw relay paths, binary signals) come as
+ *                        (ArrayBuffer, ArrayBuffer).
  *   client.onError(fn)   fn(error, rawText) for sigd error frames, the JSON
  *                        objects whose only key is "error":
  *                        {"error":{"code":"unknown_client","message":"..."}}.
@@ -423,7 +424,7 @@
     }
 
     #onFrame(data) {
-      if (typeof data !== 'string') {  // binary frame (raw relay paths)
+      if (typeof data !== 'string') {  // binary frame (raw path or binary signal)
         if (this.#awaitingWelcome) {
           const socket = this.#socket;
           this.#awaitingWelcome = false;

@@ -59,10 +59,12 @@ absl::StatusOr<hub::Frame> FrameFromRequest(const sigd::v1::SendSignalRequest& r
     }
     case sigd::v1::SendSignalRequest::kText:
       return hub::TextFrame(request.text());
+    case sigd::v1::SendSignalRequest::kBinary:
+      return hub::BinaryFrame(request.binary());
     case sigd::v1::SendSignalRequest::VALUE_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError("set one of json, data or text");
+  return absl::InvalidArgumentError("set one of json, data, text or binary");
 }
 
 }  // namespace sigd::rpc

@@ -17,7 +17,8 @@ void FillClient(const hub::Client& client, const std::string& node_id, sigd::v1:
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out);
 
 // The frame a SendSignalRequest asks for: `json` validated and sent compact
-// (a JSON string raw), `data` as JSON (a string raw), `text` verbatim.
+// (a JSON string raw), `data` as JSON (a string raw), `text` verbatim,
+// `binary` verbatim as a binary frame.
 // InvalidArgument for invalid JSON or no value at all.
 absl::StatusOr<hub::Frame> FrameFromRequest(const sigd::v1::SendSignalRequest& request,
                                             int max_json_depth);

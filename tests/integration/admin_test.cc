@@ -54,6 +54,23 @@ TEST_F(AdminTest, PostSignalReachesClientsAndAnswersDelivered) {
   EXPECT_EQ(*other.Read(), R"({"list":[1,2]})");
 }
 
+TEST_F(AdminTest, PostBinarySignalTakesBase64AndSendsABinaryFrame) {
+  WsClient c;
+  ASSERT_TRUE(c.Connect(server_.ws_port(), "/feed").ok());
+  // "AAH/AA==" is base64 for the bytes 00 01 ff 00.
+  HttpResponse res =
+      Fetch(admin(), http::verb::post, "/v1/signals", {}, R"({"binary":"AAH/AA==","path":"/feed"})");
+  ASSERT_EQ(res.result(), http::status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["delivered"], "1");
+  auto frame = c.Read();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(*frame, std::string("\x00\x01\xff\x00", 4));
+  EXPECT_TRUE(c.last_was_binary());
+  HttpResponse bad = Fetch(admin(), http::verb::post, "/v1/signals", {}, R"({"binary":"!!"})");
+  EXPECT_EQ(bad.result(), http::status::bad_request);
+  EXPECT_EQ(json::parse(bad.body())["error"]["code"], "invalid_argument");
+}
+
 TEST_F(AdminTest, BadRequestsGetJsonErrors) {
   HttpResponse bad = Fetch(admin(), http::verb::post, "/v1/signals", {}, "{nope");
   EXPECT_EQ(bad.result(), http::status::bad_request);

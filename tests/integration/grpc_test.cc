@@ -58,6 +58,66 @@ TEST(SendSignal, TextGoesOutVerbatim) {
   EXPECT_EQ(*c.Read(), "{not: json}");
 }
 
+sigd::v1::SendSignalRequest BinarySignal(std::string bytes, std::string path = {},
+                                         std::string client_id = {}) {
+  sigd::v1::SendSignalRequest r;
+  r.set_binary(std::move(bytes));
+  r.set_path(std::move(path));
+  r.set_client_id(std::move(client_id));
+  return r;
+}
+
+TEST(SendSignal, BinaryGoesOutAsOneBinaryFrameWithTheExactBytes) {
+  TestServer server([](config::Config& c) { c.max_message_bytes = 2 * 1024 * 1024; });
+  WsClient a, b;
+  ASSERT_TRUE(a.Connect(server.ws_port(), "/a").ok());
+  ASSERT_TRUE(b.Connect(server.ws_port(), "/b").ok());
+  const std::string small("\x00\x01\xff\x00{\"not\":\"text\"}\xc3\x28", 20);
+
+  // To everyone.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(server.Send(BinarySignal(small), &response).ok());
+  EXPECT_EQ(response.delivered(), 2u);
+  for (WsClient* c : {&a, &b}) {
+    auto frame = c->Read();
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    EXPECT_EQ(*frame, small);
+    EXPECT_TRUE(c->last_was_binary());
+  }
+  // To one path: only zero bytes.
+  const std::string zeros(1000, '\0');
+  ASSERT_TRUE(server.Send(BinarySignal(zeros, "/b"), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(*b.Read(), zeros);
+  EXPECT_TRUE(b.last_was_binary());
+  // To one client: 1 MiB of every byte value.
+  std::string big(1024 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + (i >> 9));
+  ASSERT_TRUE(server.Send(BinarySignal(big, "", a.client_id()), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  auto frame = a.Read();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_TRUE(*frame == big) << "1 MiB binary signal arrived altered, size " << frame->size();
+  EXPECT_TRUE(a.last_was_binary());
+  // An empty binary value is still a (zero-length) binary frame.
+  ASSERT_TRUE(server.Send(BinarySignal(""), &response).ok());
+  EXPECT_EQ(*a.Read(), "");
+  EXPECT_TRUE(a.last_was_binary());
+  EXPECT_EQ(*b.Read(), "");
+  // Text signals after binary ones are text frames again.
+  ASSERT_TRUE(server.Send(TextSignal("text again")).ok());
+  EXPECT_EQ(*a.Read(), "text again");
+  EXPECT_FALSE(a.last_was_binary());
+  EXPECT_EQ(*b.Read(), "text again");
+  EXPECT_FALSE(b.last_was_binary());
+}
+
+TEST(SendSignal, BinaryToAClientThatIsNotThereIsNotFound) {
+  TestServer server;
+  EXPECT_EQ(server.Send(BinarySignal("x", "", "nobody")).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST(SendSignal, InvalidJsonIsInvalidArgument) {
   TestServer server;
   EXPECT_EQ(server.Send(JsonSignal("{oops")).error_code(), grpc::StatusCode::INVALID_ARGUMENT);

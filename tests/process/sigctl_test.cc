@@ -191,6 +191,25 @@ TEST_F(SigctlTest, SendTextWithFileSendsTheFileAsText) {
   EXPECT_EQ(NextFrame(*ws), "{raw");
 }
 
+TEST_F(SigctlTest, SendBinaryFileSendsItsBytesAsOneBinaryFrame) {
+  auto ws = Connect("/room");
+  ASSERT_NE(ws, nullptr);
+  TempDir dir;
+  const std::string bytes("\x00\xff\xfe{not utf-8}\x00\n", 16);
+  auto file = dir.WriteFile("frame.bin", bytes);
+  ProcessResult r = Sigctl({"send", "--binary-file", file.string(), "--path", "/room"});
+  ASSERT_TRUE(Succeeds(r));
+  EXPECT_EQ(r.out, "delivered 1\n");
+  EXPECT_EQ(NextFrame(*ws), bytes);
+  EXPECT_TRUE(ws->last_was_binary());
+  // From stdin too, and it is exclusive with the other values.
+  ASSERT_TRUE(Succeeds(Sigctl({"send", "-b", "-"}, std::string_view("\x01\x00\x02", 3))));
+  EXPECT_EQ(NextFrame(*ws), std::string("\x01\x00\x02", 3));
+  EXPECT_TRUE(ws->last_was_binary());
+  EXPECT_TRUE(FailsWithOneLine(Sigctl({"send", "--binary-file", "-", "--text", "x"}),
+                               "exactly one", 2));
+}
+
 TEST_F(SigctlTest, SendPrintsJsonWithGlobalJsonFlag) {
   auto a = Connect("/room");
   auto b = Connect("/room");

@@ -22,6 +22,7 @@ namespace net = boost::asio;
 struct WsClient::Impl {
   net::io_context ioc;
   websocket::stream<beast::tcp_stream> ws{ioc};
+  Impl() { ws.read_message_max(64 * 1024 * 1024); }  // tests send up to 16 MiB
   beast::flat_buffer buffer;
   std::string client_id;
   std::map<std::string, std::string> headers;
