@@ -17,6 +17,7 @@
 #include "server/util/client_id.h"
 #include "server/util/strings.h"
 #include "server/util/url.h"
+#include "server/ws/request_limits.h"
 #include "server/ws/ws_session.h"
 #include "spdlog/spdlog.h"
 
@@ -27,9 +28,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 namespace {
-constexpr size_t kHeaderLimit = 16 * 1024;
-constexpr size_t kBodyLimit = 64 * 1024;
-
 // "1.2.3.4:80" or "[::1]:80".
 std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
   if (e.address().is_v6()) return absl::StrCat("[", e.address().to_string(), "]:", e.port());
@@ -49,8 +47,7 @@ void HttpSession::Run() {
 
 void HttpSession::DoRead() {
   parser_.emplace();
-  parser_->header_limit(kHeaderLimit);
-  parser_->body_limit(kBodyLimit);
+  ApplyRequestLimits(*parser_);
   stream_.expires_after(context_.config.handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
