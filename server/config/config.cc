@@ -324,6 +324,29 @@ absl::StatusOr<std::vector<std::string>> TomlValues(const toml::node& node) {
   return out;
 }
 
+// Startup errors are printed as one line (and logged): a key or value from
+// the file or environment must not carry a newline or other control
+// character into them, so those are written as escapes.
+std::string OneLine(absl::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Config> LoadLayers(const std::vector<std::string>& args, const EnvLookup& env);
+
 }  // namespace
 
 std::optional<std::string> ProcessEnv(const std::string& name) {
@@ -349,6 +372,16 @@ absl::Status SplitHostPort(const std::string& in, std::string* host, uint16_t* p
 }
 
 absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const EnvLookup& env) {
+  absl::StatusOr<Config> config = LoadLayers(args, env);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(), OneLine(config.status().message()));
+  }
+  return config;
+}
+
+namespace {
+
+absl::StatusOr<Config> LoadLayers(const std::vector<std::string>& args, const EnvLookup& env) {
   const std::vector<Setting> settings = Settings();
   CLI::App app("sigd: a WebSocket signal server controlled over gRPC.\n"
                "Every setting is also a config-file key (--config) and a SIGD_* environment "
@@ -446,5 +479,7 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const En
   }
   return config;
 }
+
+}  // namespace
 
 }  // namespace sigd::config

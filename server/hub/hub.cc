@@ -15,7 +15,7 @@ Hub::Hub(std::vector<boost::asio::any_io_executor> executors) {
 
 void Hub::Register(const std::shared_ptr<Client>& client) {
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     by_id_.emplace(client->info().id, client);
   }
   auto& members = shards_[client->shard()].by_path[client->info().path];
@@ -40,7 +40,7 @@ void Hub::Unregister(Client& client) {
   // The registry's reference goes last: it may be what keeps `client` alive.
   std::shared_ptr<Client> keep;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     auto found = by_id_.find(client.info().id);
     if (found != by_id_.end()) {
       keep = std::move(found->second);
@@ -108,14 +108,14 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
 }
 
 std::shared_ptr<Client> Hub::Find(std::string_view id) const {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : it->second;
 }
 
 Hub::Page Hub::List(std::string_view path, size_t page_size, std::string_view page_token) const {
   Page page;
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   auto it = page_token.empty() ? by_id_.begin() : by_id_.upper_bound(page_token);
   for (const auto& [id, client] : by_id_) {
     if (path.empty() || client->info().path == path) ++page.total;

@@ -22,7 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 #include "boost/asio/any_io_executor.hpp"
 #include "server/hub/client.h"
 #include "server/hub/frame.h"
@@ -87,7 +87,7 @@ class Hub {
 
   std::vector<Shard> shards_;
   std::atomic<size_t> count_{0};
-  mutable absl::Mutex mu_;
+  mutable util::Mutex mu_;
   std::map<std::string, std::shared_ptr<Client>, std::less<>> by_id_ ABSL_GUARDED_BY(mu_);
 };
 

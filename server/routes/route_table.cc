@@ -39,7 +39,7 @@ RouteTable::RouteTable(std::vector<RoutePattern> pinned)
     : pinned_(std::move(pinned)), snapshot_(std::make_shared<Snapshot>()) {}
 
 std::shared_ptr<const RouteTable::Snapshot> RouteTable::Load() const {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   return snapshot_;
 }
 
@@ -60,7 +60,7 @@ void RouteTable::Publish(std::vector<std::shared_ptr<const Entry>> entries) {
 }
 
 RouteTable::Handle RouteTable::Add(Subscription subscription) {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   const Handle handle = next_handle_++;
   auto entries = snapshot_->entries;
   entries.push_back(std::make_shared<const Entry>(Entry{handle, std::move(subscription)}));
@@ -69,7 +69,7 @@ RouteTable::Handle RouteTable::Add(Subscription subscription) {
 }
 
 void RouteTable::Remove(Handle handle) {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   auto entries = snapshot_->entries;
   const auto it = std::remove_if(entries.begin(), entries.end(),
                                  [&](const auto& e) { return e->handle == handle; });

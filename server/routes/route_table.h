@@ -30,7 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 #include "server/routes/event_sink.h"
 #include "server/routes/route_pattern.h"
 #include "signal.pb.h"
@@ -110,7 +110,7 @@ class RouteTable {
                                 MakeEvent make_event, uint32_t* failed);
 
   const std::vector<RoutePattern> pinned_;
-  mutable absl::Mutex mu_;
+  mutable util::Mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Handle next_handle_ ABSL_GUARDED_BY(mu_) = 1;
   std::atomic<bool> empty_{true};

@@ -121,14 +121,14 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
   subscription.sink = sink;
   const routes::RouteTable::Handle handle = routes_.Add(std::move(subscription));
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     sinks_.insert(sink);
   }
   std::weak_ptr<SubscriberSink> weak = sink;
   sink->SetOnEnd([this, handle, weak] {
     routes_.Remove(handle);
     if (auto s = weak.lock()) {
-      absl::MutexLock lock(&mu_);
+      util::MutexLock lock(&mu_);
       sinks_.erase(s);
     }
   });
@@ -166,7 +166,7 @@ grpc::ServerUnaryReactor* SignalService::GetServerInfo(grpc::CallbackServerConte
 void SignalService::EndAllStreams() {
   std::vector<std::shared_ptr<SubscriberSink>> sinks;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     sinks.assign(sinks_.begin(), sinks_.end());
   }
   for (auto& sink : sinks) {
@@ -176,7 +176,7 @@ void SignalService::EndAllStreams() {
 }
 
 size_t SignalService::subscriber_count() const {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   return sinks_.size();
 }
 

@@ -9,7 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 #include "absl/time/time.h"
 #include "server/config/config.h"
 #include "server/hub/hub.h"
@@ -56,7 +56,7 @@ class SignalService final : public sigd::v1::SignalService::CallbackService {
   Metrics& metrics_;
   const config::Config& config_;
 
-  mutable absl::Mutex mu_;
+  mutable util::Mutex mu_;
   absl::flat_hash_set<std::shared_ptr<SubscriberSink>> sinks_ ABSL_GUARDED_BY(mu_);
 };
 

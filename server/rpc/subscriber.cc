@@ -9,7 +9,7 @@ SubscriberSink::SubscriberSink(size_t max_queue, Metrics& metrics)
 
 void SubscriberSink::Attach(SubscriberReactor* reactor) {
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     reactor_ = reactor;
   }
   Pump();
@@ -18,7 +18,7 @@ void SubscriberSink::Attach(SubscriberReactor* reactor) {
 void SubscriberSink::SetOnEnd(std::function<void()> on_end) {
   bool run_now = false;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     if (ending_) {
       run_now = true;
     } else {
@@ -30,7 +30,7 @@ void SubscriberSink::SetOnEnd(std::function<void()> on_end) {
 
 bool SubscriberSink::Offer(routes::EventPtr event) {
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     if (ending_ || queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(event));
     if (in_flight_ != nullptr) return true;  // OnWriteDone picks it up
@@ -42,7 +42,7 @@ bool SubscriberSink::Offer(routes::EventPtr event) {
 void SubscriberSink::End(grpc::Status status, bool flush) {
   std::function<void()> on_end;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     if (ending_) return;
     ending_ = true;
     final_status_ = std::move(status);
@@ -58,7 +58,7 @@ void SubscriberSink::End(grpc::Status status, bool flush) {
 
 void SubscriberSink::OnWriteDone(bool ok) {
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     in_flight_.reset();
   }
   if (!ok) {
@@ -74,7 +74,7 @@ void SubscriberSink::Pump() {
   bool finish = false;
   grpc::Status status;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     if (reactor_ == nullptr || finished_ || in_flight_ != nullptr) return;
     if (!queue_.empty()) {
       in_flight_ = std::move(queue_.front());
@@ -100,7 +100,7 @@ void SubscriberSink::Pump() {
 
 void SubscriberSink::Detach() {
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     reactor_ = nullptr;
   }
   End(grpc::Status::CANCELLED, /*flush=*/false);

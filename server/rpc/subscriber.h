@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "server/metrics.h"
 #include "server/routes/event_sink.h"
@@ -47,7 +47,7 @@ class SubscriberSink : public routes::EventSink {
 
   const size_t max_queue_;
   Metrics& metrics_;
-  absl::Mutex mu_;
+  util::Mutex mu_;
   SubscriberReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<routes::EventPtr> queue_ ABSL_GUARDED_BY(mu_);
   routes::EventPtr in_flight_ ABSL_GUARDED_BY(mu_);

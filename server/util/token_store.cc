@@ -32,7 +32,7 @@ absl::Status TokenStore::Reload() {
   if (tokens->empty()) {
     return absl::InvalidArgumentError(absl::StrCat("token file ", path_, " holds no token"));
   }
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   tokens_ = std::move(tokens);
   return absl::OkStatus();
 }
@@ -41,7 +41,7 @@ bool TokenStore::Check(std::string_view token) const {
   if (token.empty()) return false;
   std::shared_ptr<const std::vector<std::string>> tokens;
   {
-    absl::MutexLock lock(&mu_);
+    util::MutexLock lock(&mu_);
     tokens = tokens_;
   }
   bool found = false;
@@ -50,7 +50,7 @@ bool TokenStore::Check(std::string_view token) const {
 }
 
 size_t TokenStore::size() const {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   return tokens_->size();
 }
 

@@ -16,7 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 
 namespace sigd::util {
 
@@ -36,7 +36,7 @@ class TokenStore {
 
  private:
   const std::string path_;
-  mutable absl::Mutex mu_;
+  mutable util::Mutex mu_;
   std::shared_ptr<const std::vector<std::string>> tokens_ ABSL_GUARDED_BY(mu_) =
       std::make_shared<const std::vector<std::string>>();
 };

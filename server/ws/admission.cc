@@ -21,7 +21,7 @@ void Admission::Ticket::Release() {
 }
 
 absl::StatusOr<Admission::Ticket> Admission::Admit(const std::string& address) {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   if (max_total_ != 0 && total_ >= max_total_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("connection limit reached (", max_total_, ")"));
@@ -38,14 +38,14 @@ absl::StatusOr<Admission::Ticket> Admission::Admit(const std::string& address) {
 }
 
 void Admission::Return(const std::string& address) {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   --total_;
   auto it = per_address_.find(address);
   if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
 }
 
 uint64_t Admission::total() const {
-  absl::MutexLock lock(&mu_);
+  util::MutexLock lock(&mu_);
   return total_;
 }
 

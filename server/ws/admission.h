@@ -13,7 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "server/util/mutex.h"
 
 namespace sigd::ws {
 
@@ -47,7 +47,7 @@ class Admission {
 
   const uint64_t max_total_;
   const uint64_t max_per_address_;
-  mutable absl::Mutex mu_;
+  mutable util::Mutex mu_;
   uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, uint64_t> per_address_ ABSL_GUARDED_BY(mu_);
 };

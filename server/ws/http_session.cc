@@ -18,6 +18,7 @@
 #include "server/util/strings.h"
 #include "server/util/token_store.h"
 #include "server/util/url.h"
+#include "server/ws/request_limits.h"
 #include "server/ws/ws_session.h"
 #include "spdlog/spdlog.h"
 
@@ -28,9 +29,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 namespace {
-constexpr size_t kHeaderLimit = 16 * 1024;
-constexpr size_t kBodyLimit = 64 * 1024;
-
 // "1.2.3.4:80" or "[::1]:80".
 std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
   if (e.address().is_v6()) return absl::StrCat("[", e.address().to_string(), "]:", e.port());
@@ -82,8 +80,7 @@ void HttpSession::ArmDeadline() {
 
 void HttpSession::DoRead(bool arm) {
   parser_.emplace();
-  parser_->header_limit(kHeaderLimit);
-  parser_->body_limit(kBodyLimit);
+  ApplyRequestLimits(*parser_);
   // The whole request, however slowly it trickles in, must arrive by the
   // deadline: one expiry for the read (after TLS, the handshake's).
   if (arm) ArmDeadline();

@@ -11,6 +11,7 @@
 #include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "server/protocol/frames.h"
+#include "server/ws/utf8_tail.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd::ws {
@@ -202,12 +203,14 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     Finish();
     return;
   }
-  if (!closing_ && WithinRateLimit()) {
+  const auto data = read_buffer_.cdata();
+  const std::string_view message(static_cast<const char*>(data.data()), data.size());
+  if (!closing_ && ws_.got_text() && !EndsWithCompleteUtf8(message)) {
+    // Beast 1.74 let a truncated sequence through (ws/utf8_tail.h).
+    StartClose(1007, "invalid UTF-8");
+  } else if (!closing_ && WithinRateLimit()) {
     messages_in_.fetch_add(1, std::memory_order_relaxed);
-    const auto data = read_buffer_.cdata();
-    context_.inbound.OnMessage(
-        *this, std::string_view(static_cast<const char*>(data.data()), data.size()),
-        ws_.got_text());
+    context_.inbound.OnMessage(*this, message, ws_.got_text());
   }
   read_buffer_.consume(bytes);
   if (read_buffer_.capacity() > kKeepReadCapacity) read_buffer_.shrink_to_fit();
@@ -345,6 +348,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   end_reason_ = code == 1013   ? CloseReason::kSlow
                 : code == 1001 ? CloseReason::kShutdown
                 : code == 1008 ? CloseReason::kPolicy
+                : code == 1007 ? CloseReason::kBadPayload
                                : CloseReason::kDisconnected;
   if (code == 1013) {
     // Dropped as slow: what is still queued will never be sent. Keep only the

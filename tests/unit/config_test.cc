@@ -356,6 +356,18 @@ TEST_F(ConfigFileTest, UnknownKeyIsAnErrorNamingIt) {
   EXPECT_CONTAINS(LoadError({"--config", file}), "colour");
 }
 
+// Found by the config fuzz target: a quoted TOML key (or a value) holding a
+// newline made the startup error span lines, which sigd promises never do.
+TEST_F(ConfigFileTest, ErrorsStayOneLineWhateverTheFileHolds) {
+  const std::string key_file = Write("key.toml", "\"a\\nb\\u0007\" = 1\n");
+  const std::string key_error = LoadError({"--config", key_file});
+  EXPECT_EQ(key_error.find('\n'), std::string::npos) << key_error;
+  EXPECT_CONTAINS(key_error, "a\\nb\\x07");
+  const std::string value_file = Write("value.toml", "listen = \"host\\r\\nport\"\n");
+  const std::string value_error = LoadError({"--config", value_file});
+  EXPECT_EQ(value_error.find_first_of("\r\n"), std::string::npos) << value_error;
+}
+
 TEST_F(ConfigFileTest, FlagSpellingIsNotAKey) {
   const std::string file = Write("sigd.toml", "max-message-bytes = 100\n");
   EXPECT_CONTAINS(LoadError({"--config", file}), "max-message-bytes");

@@ -1,0 +1,315 @@
+// The hub without sockets: clients are fakes that record what they are given,
+// shards are real io_contexts each run by its own thread. The stress test is
+// what ThreadSanitizer (ctest -L tsan) checks the hub's sharding and its
+// global id index with: broadcasts, targeted sends, joins, leaves and listings
+// from many threads at once.
+#include "server/hub/hub.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "gtest/gtest.h"
+#include "tests/support/test_server.h"
+
+namespace sigd::hub {
+namespace {
+
+namespace net = boost::asio;
+using sigd::testing::WaitFor;
+using namespace std::chrono_literals;
+
+// One io thread per shard, as Server runs them.
+class Shards {
+ public:
+  explicit Shards(size_t n) : contexts_(n) {
+    for (auto& ctx : contexts_) {
+      guards_.emplace_back(net::make_work_guard(ctx));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      threads_.emplace_back([this, i] {
+        thread_ids_[i].store(std::this_thread::get_id());
+        contexts_[i].run();
+      });
+    }
+    for (size_t i = 0; i < n; ++i) {
+      while (thread_ids_[i].load() == std::thread::id()) std::this_thread::yield();
+    }
+  }
+  ~Shards() {
+    guards_.clear();
+    for (auto& t : threads_) t.join();
+  }
+
+  std::vector<net::any_io_executor> executors() {
+    std::vector<net::any_io_executor> out;
+    for (auto& ctx : contexts_) out.push_back(ctx.get_executor());
+    return out;
+  }
+  bool OnShardThread(size_t shard) const {
+    return thread_ids_[shard].load() == std::this_thread::get_id();
+  }
+  // Runs `fn` on the shard's thread and waits for it.
+  void RunOn(size_t shard, const std::function<void()>& fn) {
+    std::latch done(1);
+    net::post(contexts_[shard], [&] {
+      fn();
+      done.count_down();
+    });
+    done.wait();
+  }
+
+ private:
+  std::vector<net::io_context> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::array<std::atomic<std::thread::id>, 8> thread_ids_{};
+  std::vector<std::thread> threads_;
+};
+
+// Records every frame; frames are "<publisher>:<sequence>" so per-publisher
+// order can be checked. Counts calls made off its shard's thread.
+class FakeClient : public Client {
+ public:
+  FakeClient(size_t shard, std::string id, std::string path, const Shards& shards)
+      : Client(shard), shards_(shards) {
+    info_.id = std::move(id);
+    info_.path = std::move(path);
+  }
+
+  const ClientInfo& info() const override { return info_; }
+  bool Deliver(const Frame& frame) override {
+    if (!shards_.OnShardThread(shard())) wrong_thread.fetch_add(1);
+    frames_.push_back(*frame.data);  // only ever touched on the shard thread
+    delivered.fetch_add(1);
+    return true;
+  }
+  void Close(uint16_t, std::string) override { closes.fetch_add(1); }
+  uint64_t messages_in() const override { return 0; }
+  uint64_t messages_out() const override { return delivered.load(); }
+
+  // Read once the shard has gone quiet (after a RunOn barrier).
+  const std::vector<std::string>& frames() const { return frames_; }
+
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> wrong_thread{0};
+  std::atomic<uint64_t> closes{0};
+
+ private:
+  const Shards& shards_;
+  ClientInfo info_;
+  std::vector<std::string> frames_;
+};
+
+std::string Id(const std::string& prefix, int n) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%06d", n);
+  return prefix + buf;
+}
+
+TEST(Hub, PublishToUnknownClientIsNotFoundAndCallsNothing) {
+  Shards shards(2);
+  Hub hub(shards.executors());
+  bool called = false;
+  absl::Status s = hub.Publish({.client_id = "nobody"}, TextFrame("x"),
+                               [&](uint64_t) { called = true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(called);
+}
+
+TEST(Hub, BroadcastReachesEveryShardAndCountsDeliveries) {
+  Shards shards(3);
+  Hub hub(shards.executors());
+  std::vector<std::shared_ptr<FakeClient>> clients;
+  for (int i = 0; i < 9; ++i) {
+    auto c = std::make_shared<FakeClient>(i % 3, Id("c", i), i % 2 ? "/a" : "/b", shards);
+    shards.RunOn(c->shard(), [&] { hub.Register(c); });
+    clients.push_back(c);
+  }
+  EXPECT_EQ(hub.size(), 9u);
+  std::atomic<int64_t> all{-1}, on_a{-1};
+  ASSERT_TRUE(hub.Publish({}, TextFrame("all"), [&](uint64_t n) { all = n; }).ok());
+  ASSERT_TRUE(hub.Publish({.path = "/a"}, TextFrame("a"), [&](uint64_t n) { on_a = n; }).ok());
+  ASSERT_TRUE(WaitFor([&] { return all.load() >= 0 && on_a.load() >= 0; }));
+  EXPECT_EQ(all.load(), 9);
+  EXPECT_EQ(on_a.load(), 4);  // clients 1, 3, 5, 7
+
+  for (auto& c : clients) shards.RunOn(c->shard(), [&] { hub.Unregister(*c); });
+  EXPECT_EQ(hub.size(), 0u);
+  EXPECT_EQ(hub.List("", 100, "").total, 0u);
+}
+
+TEST(Hub, ListPagesInIdOrderAndFiltersByPath) {
+  Shards shards(2);
+  Hub hub(shards.executors());
+  std::vector<std::shared_ptr<FakeClient>> clients;
+  for (int i = 0; i < 7; ++i) {
+    auto c = std::make_shared<FakeClient>(i % 2, Id("c", 6 - i), i < 3 ? "/x" : "/y", shards);
+    shards.RunOn(c->shard(), [&] { hub.Register(c); });
+    clients.push_back(c);
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  do {
+    Hub::Page page = hub.List("", 3, token);
+    EXPECT_EQ(page.total, 7u);
+    for (auto& c : page.clients) seen.push_back(c->info().id);
+    token = page.next_token;
+  } while (!token.empty());
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(hub.List("/x", 10, "").total, 3u);
+  for (auto& c : clients) shards.RunOn(c->shard(), [&] { hub.Unregister(*c); });
+}
+
+// Many threads at once: publishers broadcast (everywhere, per path, to one
+// client), churn threads connect and disconnect clients on their shards, and
+// listers page through ListClients. Clients that stay for the whole run must
+// get every broadcast exactly once, in each publisher's order, on their own
+// shard's thread; every `done` must fire; listings must stay sorted and always
+// include the clients that never left; nothing is left registered at the end.
+TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistent) {
+  constexpr size_t kShards = 4;
+  constexpr int kStable = 16;
+  constexpr int kPublishers = 4;
+  constexpr int kBroadcasts = 1000;  // per publisher
+  constexpr int kChurners = 2;
+  constexpr int kChurnRounds = 300;  // per churner
+  constexpr int kListers = 2;
+
+  Shards shards(kShards);
+  Hub hub(shards.executors());
+
+  std::vector<std::shared_ptr<FakeClient>> stable;
+  for (int i = 0; i < kStable; ++i) {
+    auto c = std::make_shared<FakeClient>(i % kShards, Id("s", i), i % 2 ? "/odd" : "/even",
+                                          shards);
+    shards.RunOn(c->shard(), [&] { hub.Register(c); });
+    stable.push_back(c);
+  }
+
+  std::atomic<uint64_t> done_calls{0};
+  std::atomic<uint64_t> short_broadcasts{0};  // a broadcast that missed a stable client
+  std::atomic<uint64_t> targeted_missing{0};
+  std::atomic<uint64_t> list_errors{0};
+  std::atomic<bool> stop_listing{false};
+  std::latch start(kPublishers + kChurners + kListers);
+  std::vector<std::thread> threads;
+
+  for (int p = 0; p < kPublishers; ++p) {
+    threads.emplace_back([&, p] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kBroadcasts; ++i) {
+        const std::string text = std::to_string(p) + ":" + std::to_string(i);
+        ASSERT_TRUE(hub.Publish({}, TextFrame(text), [&](uint64_t n) {
+                         if (n < kStable) short_broadcasts.fetch_add(1);
+                         done_calls.fetch_add(1);
+                       }).ok());
+        // A targeted send and a per-path send, whose frames are not numbered.
+        const auto& target = stable[(p + i) % kStable];
+        absl::Status s = hub.Publish({.client_id = target->info().id}, TextFrame("t"),
+                                     [&](uint64_t n) {
+                                       if (n != 1) targeted_missing.fetch_add(1);
+                                       done_calls.fetch_add(1);
+                                     });
+        if (!s.ok()) targeted_missing.fetch_add(1);
+        ASSERT_TRUE(hub.Publish({.path = "/churn"}, TextFrame("c"),
+                                [&](uint64_t) { done_calls.fetch_add(1); })
+                        .ok());
+      }
+    });
+  }
+
+  std::atomic<uint64_t> churn_registered{0};
+  for (int t = 0; t < kChurners; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      std::vector<std::shared_ptr<FakeClient>> live;
+      for (int i = 0; i < kChurnRounds; ++i) {
+        auto c = std::make_shared<FakeClient>((t + i) % kShards,
+                                              Id("t" + std::to_string(t) + "-", i), "/churn",
+                                              shards);
+        net::post(hub.executor(c->shard()), [&hub, c] { hub.Register(c); });
+        churn_registered.fetch_add(1);
+        live.push_back(c);
+        if (live.size() > 8) {
+          auto gone = live.front();
+          live.erase(live.begin());
+          net::post(hub.executor(gone->shard()), [&hub, gone] { hub.Unregister(*gone); });
+        }
+      }
+      for (auto& gone : live) {
+        net::post(hub.executor(gone->shard()), [&hub, gone] { hub.Unregister(*gone); });
+      }
+    });
+  }
+
+  for (int l = 0; l < kListers; ++l) {
+    threads.emplace_back([&, l] {
+      start.arrive_and_wait();
+      while (!stop_listing.load()) {
+        std::vector<std::string> ids;
+        std::string token;
+        do {
+          Hub::Page page = hub.List(l == 0 ? "" : "/even", 5, token);
+          for (auto& c : page.clients) ids.push_back(c->info().id);
+          token = page.next_token;
+        } while (!token.empty());
+        if (!std::is_sorted(ids.begin(), ids.end())) list_errors.fetch_add(1);
+        for (int i = 0; i < kStable; i += (l == 0 ? 1 : 2)) {  // stable[even] are on /even
+          if (!std::binary_search(ids.begin(), ids.end(), stable[i]->info().id)) {
+            list_errors.fetch_add(1);
+          }
+        }
+        if (hub.Find(stable[0]->info().id) == nullptr) list_errors.fetch_add(1);
+      }
+    });
+  }
+
+  for (int i = 0; i < kPublishers + kChurners; ++i) threads[i].join();
+  const uint64_t expected_done = uint64_t{kPublishers} * kBroadcasts * 3;
+  EXPECT_TRUE(WaitFor([&] { return done_calls.load() == expected_done; }, 60s))
+      << done_calls.load() << " of " << expected_done;
+  stop_listing = true;
+  for (size_t i = kPublishers + kChurners; i < threads.size(); ++i) threads[i].join();
+  // Every posted register/unregister has run once each shard has drained.
+  for (size_t s = 0; s < kShards; ++s) shards.RunOn(s, [] {});
+
+  EXPECT_EQ(short_broadcasts.load(), 0u);
+  EXPECT_EQ(targeted_missing.load(), 0u);
+  EXPECT_EQ(list_errors.load(), 0u);
+  EXPECT_EQ(hub.size(), static_cast<size_t>(kStable));
+  EXPECT_EQ(hub.List("/churn", 1000, "").total, 0u);
+
+  for (auto& c : stable) {
+    EXPECT_EQ(c->wrong_thread.load(), 0u) << c->info().id;
+    std::map<int, int> next;  // publisher -> next expected sequence
+    int numbered = 0;
+    for (const std::string& f : c->frames()) {
+      const size_t colon = f.find(':');
+      if (colon == std::string::npos) continue;
+      const int p = std::stoi(f.substr(0, colon));
+      const int seq = std::stoi(f.substr(colon + 1));
+      EXPECT_EQ(seq, next[p]) << c->info().id << " publisher " << p;
+      next[p] = seq + 1;
+      ++numbered;
+    }
+    EXPECT_EQ(numbered, kPublishers * kBroadcasts) << c->info().id;
+  }
+  for (auto& c : stable) shards.RunOn(c->shard(), [&] { hub.Unregister(*c); });
+  EXPECT_EQ(hub.size(), 0u);
+}
+
+}  // namespace
+}  // namespace sigd::hub
