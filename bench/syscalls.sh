@@ -7,6 +7,9 @@
 # meaningful at the low rate of fan1000, its times do not).
 #
 #   bench/syscalls.sh sigd-1t|sigd-2t|node-ws|uws [--strace] [loadgen flags...]
+#
+# With MALLOC=1 it also counts libc malloc calls per delivery (a uprobe:
+# `perf probe -x <libc> malloc` once, as root).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 server="${1:?server: sigd-1t, sigd-2t, node-ws or uws}"; shift
@@ -50,7 +53,9 @@ loadgen=$!
 # The ramp and the readiness probe take well under the warm-up; attach for
 # the measured window.
 sleep "$warmup"
-perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$pid" \
+events=task-clock,context-switches,raw_syscalls:sys_enter
+[ "${MALLOC:-0}" = 1 ] && events="$events,probe_libc:malloc"
+perf stat -x, -e "$events" -p "$pid" \
   -o "$tmp/perf" -- sleep "$duration" &
 perf_pid=$!
 if [ "$use_strace" = 1 ]; then
@@ -71,6 +76,7 @@ node -e '
     const value = Number(f[0]);
     if (f[2] === "task-clock") out.task_clock_us_per_delivery = +(value * 1000 / deliveries).toFixed(3);
     if (f[2] === "context-switches") out.context_switches_per_delivery = +(value / deliveries).toFixed(4);
+    if (f[2] === "probe_libc:malloc") out.mallocs_per_delivery = +(value / deliveries).toFixed(4);
     if (f[2] === "raw_syscalls:sys_enter") out.syscalls_per_delivery = +(value / deliveries).toFixed(4);
   }
   console.log(JSON.stringify(out));' "$tmp/report" "$tmp/perf" "$duration" "$server"
