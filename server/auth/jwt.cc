@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "server/protocol/inbound_message.h"
 
 namespace sigd::auth {
 namespace {
@@ -39,33 +40,12 @@ absl::Status Invalid(absl::string_view why) {
   return absl::UnauthenticatedError(absl::StrCat("invalid token: ", why));
 }
 
-// Deeper than kMaxJsonDepth? Counts brackets outside strings.
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 absl::StatusOr<json> DecodeObject(std::string_view part, const char* what) {
   absl::StatusOr<std::string> text = Base64UrlDecode(part);
   if (!text.ok()) return Invalid(absl::StrCat(what, " is not base64url"));
-  if (TooDeep(*text)) return Invalid(absl::StrCat(what, " is nested too deeply"));
+  if (!protocol::WithinJsonDepth(*text, kMaxJsonDepth)) {
+    return Invalid(absl::StrCat(what, " is nested too deeply"));
+  }
   json value;
   try {
     value = json::parse(*text, nullptr, /*allow_exceptions=*/false);

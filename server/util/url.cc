@@ -12,6 +12,18 @@ int HexValue(char c) {
   return -1;
 }
 
+// Takes the next non-empty "k=v" pair off the front of `query`; false when
+// none is left.
+bool NextQueryPair(std::string_view* query, std::string_view* pair) {
+  while (!query->empty()) {
+    const size_t amp = query->find('&');
+    *pair = query->substr(0, amp);
+    *query = amp == std::string_view::npos ? std::string_view() : query->substr(amp + 1);
+    if (!pair->empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> PercentDecode(std::string_view in, bool plus_as_space) {
@@ -54,11 +66,7 @@ absl::StatusOr<Target> ParseTarget(std::string_view target) {
   if (q == std::string_view::npos) return result;
 
   std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
+  for (std::string_view pair; NextQueryPair(&query, &pair);) {
     const size_t eq = pair.find('=');
     absl::StatusOr<std::string> key = PercentDecode(pair.substr(0, eq), true);
     if (!key.ok()) return key.status();
@@ -83,11 +91,7 @@ std::string RemoveQueryParam(std::string_view target, std::string_view name,
                                                     ? std::string_view::npos
                                                     : hash - q - 1);
   std::string kept;
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
+  for (std::string_view pair; NextQueryPair(&query, &pair);) {
     const size_t eq = pair.find('=');
     absl::StatusOr<std::string> key = PercentDecode(pair.substr(0, eq), true);
     if (key.ok() && *key == name) {

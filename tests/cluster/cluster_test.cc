@@ -43,7 +43,7 @@ struct Node {
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!NatsServer::Available()) GTEST_SKIP() << "nats-server is not installed";
+    ASSERT_TRUE(NatsServer::Available()) << "nats-server is not installed (scripts/deps installs it)";
     ASSERT_TRUE(nats_.Start().ok());
     for (const char* id : {"node-a", "node-b", "node-c"}) StartNode(id);
     WaitForMembers(3);
