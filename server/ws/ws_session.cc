@@ -218,7 +218,7 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
 }
 
 bool WsSession::Deliver(const hub::Frame& frame) {
-  if (closing_) return false;
+  if (closing_ || !registered_) return false;
   const size_t pending = frames_.size() - head_;
   if (pending > 0 && (pending >= context_.config.queue_max_frames ||
                       queued_bytes_ + frame.size() > context_.config.queue_max_bytes)) {
@@ -353,17 +353,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   if (code == 1013) {
     // Dropped as slow: what is still queued will never be sent. Keep only the
     // frame in flight.
-    const size_t keep = writing_ ? head_ + in_flight_ : head_;
-    uint64_t dropped = 0;
-    for (size_t i = keep; i < frames_.size(); ++i) {
-      queued_bytes_ -= frames_[i].size();
-      gauges_.queued_frames.fetch_sub(1, std::memory_order_relaxed);
-      gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(frames_[i].size()),
-                                     std::memory_order_relaxed);
-      ++dropped;
-    }
-    frames_.resize(keep);
-    context_.metrics.frames_dropped_slow.fetch_add(dropped, std::memory_order_relaxed);
+    context_.metrics.frames_dropped_slow.fetch_add(DropUnsent(), std::memory_order_relaxed);
   }
   // Whatever happens to the handshake, the socket goes after a grace period.
   close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
@@ -385,11 +375,28 @@ void WsSession::DoClose() {
                   });
 }
 
+size_t WsSession::DropUnsent() {
+  const size_t keep = writing_ ? head_ + in_flight_ : head_;
+  const size_t dropped = frames_.size() - keep;
+  for (size_t i = keep; i < frames_.size(); ++i) {
+    queued_bytes_ -= frames_[i].size();
+    gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(frames_[i].size()),
+                                   std::memory_order_relaxed);
+  }
+  gauges_.queued_frames.fetch_sub(static_cast<int64_t>(dropped), std::memory_order_relaxed);
+  frames_.resize(keep);
+  return dropped;
+}
+
 void WsSession::Finish() {
   if (close_timer_) close_timer_->cancel();
   if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;
   registered_ = false;
+  // Frames queued while the peer's close was under way (Beast then refuses
+  // writes) or behind the deferred write will never go out: the queue gauges
+  // must not keep them.
+  DropUnsent();
   if (open_) {
     context_.metrics.CountClose(end_reason_);
     context_.inbound.OnDisconnect(*this);

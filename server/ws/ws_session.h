@@ -77,6 +77,9 @@ class WsSession : public hub::Client,
   void DoClose();
   void Finish();
   void Enqueue(const hub::Frame& frame);
+  // Forgets the queued frames not yet on the socket, releasing them from the
+  // queue gauges; returns how many there were.
+  size_t DropUnsent();
   // False when the message must be dropped for the client's rate limit.
   bool WithinRateLimit();
 

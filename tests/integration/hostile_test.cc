@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -497,6 +499,25 @@ TEST_F(Hostile, AnyPathIsAccepted) {
     EXPECT_EQ(*c.Read(), target);
     EXPECT_EQ(*bystander_->Read(), target);
   }
+}
+
+// Broadcasts that reach clients while their own close handshake is under way
+// (Beast refuses writes then) must leave nothing in the queue gauges; the
+// checks after the case compare them with the baseline.
+TEST_F(Hostile, ClientsClosingDuringABroadcastStreamLeaveNothingQueued) {
+  Start();
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    while (!stop.load()) ASSERT_TRUE(Broadcast(TextSignal("stream")).ok());
+  });
+  for (int i = 0; i < 40; ++i) {
+    auto c = Raw("/closing");
+    ASSERT_TRUE(c->ReadFrame().ok());  // the stream reaches it
+    ASSERT_TRUE(c->SendFrame({.opcode = kOpClose, .payload = ClosePayload(1000)}).ok());
+    EXPECT_EQ(*c->WaitForClose(), 1000);
+  }
+  stop = true;
+  sender.join();
 }
 
 // ---- HTTP side of the --listen port -------------------------------------------
