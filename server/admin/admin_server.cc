@@ -166,9 +166,14 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       }
       request.set_page_size(size);
     }
-    sigd::v1::ListClientsResponse response;
-    context_.control.ListClients(request, &response);
-    Send(http::status::ok, "application/json", ToJson(response));
+    // In a cluster the answer is gathered from every node (bounded by the
+    // cluster timeout) and comes back on another thread.
+    context_.control.ListClientsAll(
+        request, [self = shared_from_this()](sigd::v1::ListClientsResponse response) {
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)] {
+            self->Send(http::status::ok, "application/json", ToJson(response));
+          });
+        });
   }
 
   void SendSignal() {

@@ -93,6 +93,7 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
             {"target_not_allowed", &m.target_not_allowed}});
   w.Family("dropped_total", "reason", "Frames or events that were not delivered, by reason.",
            {{"slow_client_queue", &m.frames_dropped_slow},
+            {"client_gone", &m.frames_dropped_gone},
             {"observe_full", &m.observe_dropped},
             {"lifecycle_full", &m.lifecycle_dropped},
             {"subscriber_ended", &m.subscriber_events_dropped}});

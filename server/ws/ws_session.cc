@@ -396,7 +396,7 @@ void WsSession::Finish() {
   // Frames queued while the peer's close was under way (Beast then refuses
   // writes) or behind the deferred write will never go out: the queue gauges
   // must not keep them.
-  DropUnsent();
+  context_.metrics.frames_dropped_gone.fetch_add(DropUnsent(), std::memory_order_relaxed);
   if (open_) {
     context_.metrics.CountClose(end_reason_);
     context_.inbound.OnDisconnect(*this);

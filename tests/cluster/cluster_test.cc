@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "signal.grpc.pb.h"
 #include "tests/cluster/nats_server.h"
@@ -225,6 +226,15 @@ TEST_F(ClusterTest, ListClientsPagesOverTheClusterAndDisconnectReachesAnyNode) {
   for (auto& c : clients) expected.insert(c->client_id());
   EXPECT_EQ(seen, expected);
   EXPECT_EQ(node_names, (std::set<std::string>{"node-a", "node-b", "node-c"}));
+
+  // The admin API's /v1/clients answers for the cluster too.
+  HttpResponse listed = Fetch(nodes_[1].admin_port, boost::beast::http::verb::get, "/v1/clients");
+  ASSERT_EQ(listed.result(), boost::beast::http::status::ok) << listed.body();
+  const nlohmann::json body = nlohmann::json::parse(listed.body());
+  EXPECT_EQ(body.value("nodes", 0), 3) << body;
+  std::set<std::string> listed_ids;
+  for (const auto& c : body.at("clients")) listed_ids.insert(c.at("id").get<std::string>());
+  EXPECT_EQ(listed_ids, seen);
 
   // Disconnect a client of node C through node A.
   grpc::ClientContext context;
