@@ -24,10 +24,21 @@ namespace sigd::testing {
 
 using namespace std::chrono_literals;
 
+// Deadlines in tests are generous bounds, never expectations; sanitizer
+// builds run several times slower (ThreadSanitizer most), on a machine that
+// may be busy with other work, so their bounds stretch.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kSanitizerSlowdown = 4;
+#elif defined(__SANITIZE_ADDRESS__)
+inline constexpr int kSanitizerSlowdown = 2;
+#else
+inline constexpr int kSanitizerSlowdown = 1;
+#endif
+
 // Polls `condition` until it holds or the deadline passes.
 inline bool WaitFor(const std::function<bool()>& condition,
                     std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout * kSanitizerSlowdown;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(2ms);
