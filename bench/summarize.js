@@ -2,7 +2,9 @@
 // Reads a results file written by scripts/bench (JSON lines: one "meta"
 // record, then one loadgen report per run) and prints the Markdown tables of
 // bench/README.md: per scenario and server, the median over the runs that
-// succeeded, and each figure's ratio to Node ws measured in the same file.
+// succeeded, and each figure's ratio to Node ws measured in the same file; the
+// `cluster` scenario gets a table of its own (3 nodes against one, the extra
+// CPU per delivery the cluster costs).
 //
 //   node bench/summarize.js bench/results/<file>.jsonl
 'use strict';
@@ -61,8 +63,12 @@ if (meta.meta) {
   out.push('');
 }
 
-out.push('| scenario | server | server CPU µs/delivery | vs ws | deliveries/s | vs ws | p50 ms | p99 ms | p99.9 ms | lost | server CPU % |');
-out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+// A blank line before a table, unless there is one already.
+function separate() {
+  if (out.length && out[out.length - 1] !== '') out.push('');
+}
+
+const mainRows = [];
 const notes = [];
 for (const scenario of SCENARIOS) {
   const base = group(scenario, BASELINE).ok;
@@ -79,10 +85,16 @@ for (const scenario of SCENARIOS) {
     const closed = ok.reduce((sum, r) => sum + (r.closed || 0), 0);
     const pct = median(ok.map((r) => r.server_cpu_pct));
     const failedNote = failed.length ? ` (${failed.length} failed)` : '';
-    out.push(`| ${scenario} | ${server}${failedNote} | ${fmt(cpu, 2)} | ${server === BASELINE ? '1' : ratio(cpu, baseCpu)} | ` +
+    mainRows.push(`| ${scenario} | ${server}${failedNote} | ${fmt(cpu, 2)} | ${server === BASELINE ? '1' : ratio(cpu, baseCpu)} | ` +
              `${fmt(rate, 0)} | ${server === BASELINE ? '1' : ratio(rate, baseRate)} | ${fmt(lat('p50'), 2)} | ` +
              `${fmt(lat('p99'), 2)} | ${fmt(lat('p999'), 2)} | ${lost}${closed ? ` (${closed} closed)` : ''} | ${fmt(pct, 0)} |`);
   }
+}
+
+if (mainRows.length) {
+  out.push('| scenario | server | server CPU µs/delivery | vs ws | deliveries/s | vs ws | p50 ms | p99 ms | p99.9 ms | lost | server CPU % |');
+  out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push(...mainRows);
 }
 
 const idleRows = [];
@@ -98,10 +110,49 @@ for (const server of SERVERS) {
                 `${server === BASELINE ? '1' : ratio(bytes, idleBase)} | ${fmt(rss === null ? null : rss / 1048576, 1)} |`);
 }
 if (idleRows.length) {
-  out.push('');
+  separate();
   out.push('| idle | connections | server bytes/connection (VmRSS slope N/2→N) | vs ws | VmRSS at N, MiB |');
   out.push('|---|--:|--:|--:|--:|');
   out.push(...idleRows);
+}
+// cluster: the same gRPC fan-out against one node and against three, in the
+// same file; the extra server CPU per delivery is the difference of medians.
+const clusterRows = [];
+for (const scenario of ['cluster', 'cluster3k']) {
+  const single = group(scenario, 'sigd-1t');
+  const nodes3 = group(scenario, 'sigd-3n');
+  if (single.ok.length || nodes3.ok.length || single.failed.length || nodes3.failed.length) {
+    const singleCpu = median(single.ok.map((r) => r.server_cpu_us_per_delivery));
+    for (const [server, what, g] of [['sigd-1t', 'one node', single], ['sigd-3n', '3 nodes + NATS', nodes3]]) {
+      for (const f of g.failed) notes.push(`${scenario} on ${server}, run ${f.run ?? '?'}: ${f.error}`);
+      const ok = g.ok;
+      const cpu = median(ok.map((r) => r.server_cpu_us_per_delivery));
+      const nats = median(ok.map((r) => r.extra_cpu_us_per_delivery));
+      const total = nats === null ? cpu : median(ok.map((r) => r.server_cpu_us_per_delivery + r.extra_cpu_us_per_delivery));
+      // Each node's share, medians per position (node 1 receives the SendSignal).
+      const perNode = [];
+      for (let i = 0; ok.length && ok[0].server_processes && i < ok[0].server_processes.length; ++i) {
+        perNode.push(fmt(median(ok.map((r) => r.server_processes?.[i]?.cpu_us_per_delivery)), 2));
+      }
+      const lat = (key) => median(ok.map((r) => (r.latency_us ? r.latency_us[key] / 1000 : null)));
+      const lost = ok.reduce((sum, r) => sum + (r.lost || 0), 0);
+      const reordered = ok.reduce((sum, r) => sum + (r.reordered || 0), 0);
+      const extra = server === 'sigd-1t' || cpu === null || singleCpu === null ? null : cpu - singleCpu;
+      const extraTotal = server === 'sigd-1t' || total === null || singleCpu === null ? null : total - singleCpu;
+      const load = ok.length ? `${ok[0].clients.toLocaleString('en-US')} clients, ${ok[0].rate}/s` : '';
+      clusterRows.push(`| ${scenario} | ${load} | ${server} (${what})${g.failed.length ? ` (${g.failed.length} failed)` : ''} | ` +
+                       `${fmt(cpu, 2)} | ${perNode.length ? perNode.join(' / ') : '–'} | ${fmt(nats, 2)} | ` +
+                       `${server === 'sigd-1t' ? '–' : `${extra === null ? '–' : `${extra >= 0 ? '+' : ''}${fmt(extra, 2)}`} (${ratio(cpu, singleCpu)})`} | ` +
+                       `${server === 'sigd-1t' ? '–' : `${extraTotal === null ? '–' : `${extraTotal >= 0 ? '+' : ''}${fmt(extraTotal, 2)}`} (${ratio(total, singleCpu)})`} | ` +
+                       `${fmt(median(ok.map((r) => r.deliveries_per_sec)), 0)} | ${fmt(lat('p50'), 2)} | ${fmt(lat('p99'), 2)} | ${lost} | ${reordered} |`);
+    }
+  }
+}
+if (clusterRows.length) {
+  separate();
+  out.push('| scenario | SendSignal to | server | sigd CPU µs/delivery (all nodes) | per node | NATS µs/delivery | extra sigd CPU vs one node | extra incl. NATS | deliveries/s | p50 ms | p99 ms | lost | reordered |');
+  out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push(...clusterRows);
 }
 if (notes.length) {
   out.push('');

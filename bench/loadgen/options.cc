@@ -28,7 +28,11 @@ std::optional<int> ParseOptions(int argc, char** argv, Options& o) {
       ->check(CLI::IsMember({"fanout", "idle", "grpc", "route-rtt"}))
       ->capture_default_str();
   app.add_option("--host", o.host, "server address (loopback)")->capture_default_str();
-  app.add_option("--port", o.port, "server WebSocket port")->required();
+  app.add_option("--port", o.ports,
+                 "server WebSocket port, or a comma-separated list (client i connects to the "
+                 "(i mod n)-th: the nodes of a cluster)")
+      ->required()
+      ->delimiter(',');
   app.add_option("--path", o.path, "WebSocket path the clients connect on")
       ->capture_default_str();
   app.add_option("--grpc", o.grpc, "gRPC control plane HOST:PORT (grpc, route-rtt)");
@@ -72,7 +76,14 @@ std::optional<int> ParseOptions(int argc, char** argv, Options& o) {
       ->capture_default_str();
   app.add_option("--settle", o.settle_s, "idle: seconds to wait before each memory reading")
       ->capture_default_str();
-  app.add_option("--server-pid", o.server_pid, "server process: CPU from schedstat, memory from status");
+  app.add_option("--server-pid", o.server_pids,
+                 "server process, or a comma-separated list whose figures are summed: CPU from "
+                 "schedstat, memory from status")
+      ->delimiter(',');
+  app.add_option("--extra-pid", o.extra_pids,
+                 "processes measured over the same window but reported apart "
+                 "(extra_cpu_us_per_delivery), comma-separated")
+      ->delimiter(',');
   app.add_option("--label", o.label, "copied into the report (e.g. the server's name)");
   app.add_option("--scenario", o.scenario, "copied into the report");
   app.add_option("--run", o.run, "copied into the report (which repetition this is)");

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sigd::bench {
 
@@ -18,7 +19,9 @@ enum class Mode {
 struct Options {
   Mode mode = Mode::kFanout;
   std::string host = "127.0.0.1";
-  uint16_t port = 0;
+  // WebSocket ports; client i connects to ports[i % ports.size()] (several:
+  // the nodes of a cluster).
+  std::vector<uint16_t> ports;
   std::string path = "/bench";
   std::string grpc;  // HOST:PORT of the control plane (grpc, route-rtt)
 
@@ -40,7 +43,12 @@ struct Options {
   double ready_timeout_s = 10;
   double settle_s = 1;  // idle: pause before each memory reading
 
-  std::optional<int> server_pid;
+  // Server processes whose CPU time (and VmRSS) the report sums: one server,
+  // or every node of a cluster.
+  std::vector<int> server_pids;
+  // Measured over the same window but reported apart, not in the server
+  // figures (e.g. the NATS server between the cluster's nodes).
+  std::vector<int> extra_pids;
   std::string label;
   std::string scenario;
   int run = 0;

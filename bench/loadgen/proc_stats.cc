@@ -54,4 +54,38 @@ std::optional<uint64_t> ReadVmRssBytes(int pid) {
   return std::nullopt;
 }
 
+std::optional<std::vector<CpuSample>> ReadProcessesCpu(const std::vector<int>& pids) {
+  if (pids.empty()) return std::nullopt;
+  std::vector<CpuSample> samples;
+  for (int pid : pids) {
+    std::optional<CpuSample> sample = ReadProcessCpu(pid);
+    if (!sample) return std::nullopt;
+    samples.push_back(*sample);
+  }
+  return samples;
+}
+
+std::optional<std::vector<uint64_t>> ReadVmRssBytes(const std::vector<int>& pids) {
+  if (pids.empty()) return std::nullopt;
+  std::vector<uint64_t> values;
+  for (int pid : pids) {
+    std::optional<uint64_t> rss = ReadVmRssBytes(pid);
+    if (!rss) return std::nullopt;
+    values.push_back(*rss);
+  }
+  return values;
+}
+
+CpuSample SumSamples(const std::vector<CpuSample>& samples) {
+  CpuSample sum;
+  for (const CpuSample& s : samples) {
+    sum.cpu_ns += s.cpu_ns;
+    sum.timeslices += s.timeslices;
+    sum.threads += s.threads;
+    sum.user_ticks += s.user_ticks;
+    sum.system_ticks += s.system_ticks;
+  }
+  return sum;
+}
+
 }  // namespace sigd::bench

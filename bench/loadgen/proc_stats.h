@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace sigd::bench {
 
@@ -26,6 +27,14 @@ struct CpuSample {
 std::optional<CpuSample> ReadProcessCpu(int pid);
 
 std::optional<uint64_t> ReadVmRssBytes(int pid);
+
+// One sample per process, in the order given; nullopt when the list is empty
+// or any of them cannot be read (a cluster node that died spoils the sum).
+std::optional<std::vector<CpuSample>> ReadProcessesCpu(const std::vector<int>& pids);
+std::optional<std::vector<uint64_t>> ReadVmRssBytes(const std::vector<int>& pids);
+
+// Field-wise sum (threads too).
+CpuSample SumSamples(const std::vector<CpuSample>& samples);
 
 }  // namespace sigd::bench
 

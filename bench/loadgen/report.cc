@@ -17,6 +17,8 @@ Report SettingsReport(const Options& o) {
   r["mode"] = ModeName(o.mode);
   r["path"] = o.path;
   r["clients"] = o.clients;
+  // Several ports: the clients are spread over that many server nodes.
+  if (o.ports.size() > 1) r["nodes"] = o.ports.size();
   if (o.mode != Mode::kIdle) {
     r["publishers"] = o.mode == Mode::kGrpc ? 0 : o.publishers;
     r["rate"] = o.rate;
@@ -59,6 +61,27 @@ void AddServerCpu(Report& report, const std::optional<CpuSample>& before,
   report["server_kernel_share"] =
       user + system > 0 ? Report(Round(system / (user + system), 3)) : Report(nullptr);
   report["server_threads"] = after->threads;
+}
+
+void AddProcessCpu(Report& report, const char* key, const std::vector<int>& pids,
+                   const std::optional<std::vector<CpuSample>>& before,
+                   const std::optional<std::vector<CpuSample>>& after, double seconds,
+                   uint64_t deliveries) {
+  if (!before || !after || before->size() != pids.size() || after->size() != pids.size()) return;
+  Report list = Report::array();
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    const double cpu_ns = static_cast<double>((*after)[i].cpu_ns - (*before)[i].cpu_ns);
+    Report p;
+    p["pid"] = pids[i];
+    p["cpu_ms"] = Round(cpu_ns / 1e6, 1);
+    p["cpu_us_per_delivery"] = deliveries > 0
+                                   ? Report(Round(cpu_ns / 1000.0 / static_cast<double>(deliveries), 4))
+                                   : Report(nullptr);
+    p["cpu_pct"] = Round(cpu_ns / (seconds * 1e9) * 100.0, 1);
+    p["threads"] = (*after)[i].threads;
+    list.push_back(std::move(p));
+  }
+  report[key] = std::move(list);
 }
 
 }  // namespace sigd::bench

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,14 @@ Report LatencyReport(const LatencyHistogram& histogram);
 // Null fields when either sample is missing (no --server-pid).
 void AddServerCpu(Report& report, const std::optional<CpuSample>& before,
                   const std::optional<CpuSample>& after, double seconds, uint64_t deliveries);
+
+// Per-process CPU between two samples of the same processes (in the order of
+// `pids`), as report[key] = [{pid, cpu_ms, cpu_us_per_delivery, cpu_pct}, ...].
+// Nothing when either sample is missing.
+void AddProcessCpu(Report& report, const char* key, const std::vector<int>& pids,
+                   const std::optional<std::vector<CpuSample>>& before,
+                   const std::optional<std::vector<CpuSample>>& after, double seconds,
+                   uint64_t deliveries);
 
 // Rounds to `digits` decimals so the line stays readable.
 double Round(double value, int digits);

@@ -71,11 +71,20 @@ class Runner {
   }
 
  private:
-  std::optional<CpuSample> Cpu() const {
-    return o_.server_pid ? ReadProcessCpu(*o_.server_pid) : std::nullopt;
+  // Each server process (a cluster: each node), in the order of --server-pid.
+  std::optional<std::vector<CpuSample>> Cpu() const { return ReadProcessesCpu(o_.server_pids); }
+  // Summed over the server processes; each one's figure in `each` if asked.
+  std::optional<uint64_t> Rss(std::vector<uint64_t>* each = nullptr) const {
+    const std::optional<std::vector<uint64_t>> values = ReadVmRssBytes(o_.server_pids);
+    if (!values) return std::nullopt;
+    if (each != nullptr) *each = *values;
+    uint64_t sum = 0;
+    for (uint64_t v : *values) sum += v;
+    return sum;
   }
-  std::optional<uint64_t> Rss() const {
-    return o_.server_pid ? ReadVmRssBytes(*o_.server_pid) : std::nullopt;
+  static std::optional<CpuSample> Summed(const std::optional<std::vector<CpuSample>>& samples) {
+    if (!samples) return std::nullopt;
+    return SumSamples(*samples);
   }
 
   template <typename F>
@@ -166,7 +175,8 @@ class Runner {
     Ramp(static_cast<uint32_t>(o_.clients));
     report_["connect_s"] = Round(SecondsSince(ramp_start_ns_) - o_.settle_s, 3);
     SleepSeconds(o_.settle_s);
-    const auto full = Rss();
+    std::vector<uint64_t> full_each;
+    const auto full = Rss(&full_each);
     const uint64_t closed = Sum([](const Worker& w) { return w.closed(); });
     report_["closed"] = closed;
     if (base && half && full) {
@@ -176,6 +186,7 @@ class Runner {
       const double slope = (static_cast<double>(*full) - static_cast<double>(*half)) /
                            static_cast<double>(static_cast<uint32_t>(o_.clients) - half_count);
       report_["bytes_per_connection"] = Round(slope, 0);
+      if (full_each.size() > 1) report_["server_rss_full_bytes_each"] = full_each;
     } else {
       report_["bytes_per_connection"] = nullptr;
     }
@@ -200,6 +211,7 @@ class Runner {
     shared_.measure_start_ns.store(t0);
     shared_.measuring.store(true);
     const auto cpu0 = Cpu();
+    const auto extra0 = ReadProcessesCpu(o_.extra_pids);
     const auto self0 = ReadProcessCpu(getpid());
     const uint64_t recv0 = shared_.received();
     const uint64_t sent0 = shared_.sent.load();
@@ -228,6 +240,7 @@ class Runner {
       }
     }
     const auto cpu1 = Cpu();
+    const auto extra1 = ReadProcessesCpu(o_.extra_pids);
     const auto self1 = ReadProcessCpu(getpid());
     const int64_t t1 = NowNs();
     const uint64_t recv1 = shared_.received();
@@ -256,7 +269,26 @@ class Runner {
     report_["lost"] = expected > received ? expected - received : 0;
     report_["reordered"] = merged.reordered;
     report_["latency_us"] = LatencyReport(merged.latency);
-    AddServerCpu(report_, cpu0, cpu1, static_cast<double>(t1 - t0) / 1e9, recv1 - recv0);
+    const double measured_s = static_cast<double>(t1 - t0) / 1e9;
+    AddServerCpu(report_, Summed(cpu0), Summed(cpu1), measured_s, recv1 - recv0);
+    if (o_.server_pids.size() > 1) {
+      AddProcessCpu(report_, "server_processes", o_.server_pids, cpu0, cpu1, measured_s,
+                    recv1 - recv0);
+    }
+    if (!o_.extra_pids.empty()) {
+      const auto e0 = Summed(extra0);
+      const auto e1 = Summed(extra1);
+      if (e0 && e1 && recv1 > recv0) {
+        const double ns = static_cast<double>(e1->cpu_ns - e0->cpu_ns);
+        report_["extra_cpu_us_per_delivery"] =
+            Round(ns / 1000.0 / static_cast<double>(recv1 - recv0), 4);
+        report_["extra_cpu_pct"] = Round(ns / (measured_s * 1e9) * 100.0, 1);
+      } else {
+        report_["extra_cpu_us_per_delivery"] = nullptr;
+      }
+      AddProcessCpu(report_, "extra_processes", o_.extra_pids, extra0, extra1, measured_s,
+                    recv1 - recv0);
+    }
     if (self0 && self1) {
       report_["loadgen_cpu_pct"] = Round(static_cast<double>(self1->cpu_ns - self0->cpu_ns) /
                                              static_cast<double>(t1 - t0) * 100.0,

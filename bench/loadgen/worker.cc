@@ -70,13 +70,15 @@ void Worker::Ramp(uint32_t upto, int concurrency) {
 }
 
 void Worker::ConnectMore() {
-  const tcp::endpoint server(net::ip::make_address(options_.host), options_.port);
+  const net::ip::address host = net::ip::make_address(options_.host);
   while (ramp_in_flight_ < ramp_limit_ && ramp_cursor_ < clients_.size() &&
          clients_[ramp_cursor_]->index() < ramp_upto_) {
     WsClient& client = *clients_[ramp_cursor_++];
     // 127.0.0.2, 127.0.0.3, ...: one address's ephemeral ports are not a limit.
     const uint32_t source =
         (127u << 24) | (2u + client.index() % static_cast<uint32_t>(options_.source_addresses));
+    const tcp::endpoint server(
+        host, options_.ports[client.index() % options_.ports.size()]);
     ++ramp_in_flight_;
     client.Connect(server, net::ip::address_v4(source), options_.host, options_.path,
                    [this, &client](const boost::system::error_code& ec, const char* step) {
