@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <memory>
 #include <regex>
 #include <set>
@@ -115,9 +116,41 @@ class ClusterTest : public ::testing::Test {
     return client;
   }
 
+  std::unique_ptr<Subscriber> Subscribe(Node& node, sigd::v1::SubscribeSignalsRequest request) {
+    auto subscriber = std::make_unique<Subscriber>(
+        grpc::CreateChannel(node.process->grpc_target(), grpc::InsecureChannelCredentials()),
+        std::move(request));
+    EXPECT_TRUE(subscriber->WaitSubscribed(kWait)) << "no SUBSCRIBED from " << node.id;
+    return subscriber;
+  }
+
+  // The value of one line of the node's /metrics ("sigd_x" or
+  // "sigd_x{label=\"v\"}"); -1 when the line is missing.
+  double Metric(Node& node, const std::string& series) {
+    HttpResponse metrics = Fetch(node.admin_port, boost::beast::http::verb::get, "/metrics");
+    const std::string& body = metrics.body();
+    const std::string key = absl::StrCat("\n", series, " ");
+    const size_t at = body.find(key);
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + key.size(), body.find('\n', at + 1) - at - key.size()));
+  }
+
+  // Until `node` routes to `count` subscriptions held on other nodes.
+  bool WaitRemoteRoutes(Node& node, int count, std::chrono::milliseconds timeout = kWait) {
+    return WaitFor([&] { return Metric(node, "sigd_cluster_remote_routes") == count; }, timeout);
+  }
+
   NatsServer nats_;
   std::vector<Node> nodes_;
 };
+
+sigd::v1::SubscribeSignalsRequest Lifecycle(const std::string& route) {
+  sigd::v1::SubscribeSignalsRequest request;
+  request.add_routes(route);
+  request.add_kinds(sigd::v1::CONNECT);
+  request.add_kinds(sigd::v1::DISCONNECT);
+  return request;
+}
 
 TEST_F(ClusterTest, ServerInfoListsEveryNodeAndSumsClients) {
   auto a = Connect(nodes_[0], "/x");
@@ -349,6 +382,156 @@ TEST_F(ClusterTest, MalformedInterNodeMessagesAreDropped) {
   EXPECT_EQ(response.delivered(), 1u);
   EXPECT_EQ(response.nodes(), 3u);
   EXPECT_EQ(a->Read().value_or(""), "fine");
+}
+
+TEST_F(ClusterTest, RouteIsLiveOnEveryNodeWithin500msOfSubscribed) {
+  auto backend = Subscribe(nodes_[1], Routes({"/live"}));
+  const auto subscribed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[0], 1, 500ms));
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[2], 1, 500ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - subscribed, 500ms);
+  EXPECT_EQ(Metric(nodes_[1], "sigd_cluster_remote_routes"), 0);  // its own route is local
+
+  // Closing the stream takes the route off the other nodes too.
+  backend.reset();
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[0], 0, 500ms));
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[2], 0, 500ms));
+}
+
+TEST_F(ClusterTest, HandleRouteOnAnotherNodeGetsTheMessageAndAnswersTheSender) {
+  auto backend = Subscribe(nodes_[1], Routes({"/ask"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/ask");
+  auto neighbour = Connect(nodes_[0], "/ask");
+  auto elsewhere = Connect(nodes_[2], "/lobby");
+
+  ASSERT_TRUE(sender->Send(R"({"message":{"q":"time?"}})").ok());
+  std::optional<sigd::v1::SignalEvent> event = backend->Next(kWait);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), sigd::v1::MESSAGE);
+  EXPECT_EQ(event->data().message_json(), R"({"q":"time?"})");
+  EXPECT_EQ(event->path(), "/ask");
+  EXPECT_EQ(event->route(), "/ask");
+  EXPECT_EQ(event->client().id(), sender->client_id());
+  EXPECT_EQ(event->client().node(), "node-a");
+
+  // The backend answers the sender through its own node.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[1], Text("noon", "", event->client().id()), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(sender->Read().value_or(""), "noon");
+
+  // Nobody got the default broadcast: each client's next frame is a marker.
+  ASSERT_TRUE(Send(nodes_[2], Text("marker"), &response).ok());
+  EXPECT_EQ(sender->Read().value_or(""), "marker");
+  EXPECT_EQ(neighbour->Read().value_or(""), "marker");
+  EXPECT_EQ(elsewhere->Read().value_or(""), "marker");
+}
+
+TEST_F(ClusterTest, ObserveRouteOnAnotherNodeKeepsTheDefaultBroadcast) {
+  auto observer = Subscribe(nodes_[1], Routes({"/watch/*"}, /*observe=*/true));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/watch/room");
+  auto other = Connect(nodes_[2], "/watch/room");
+
+  ASSERT_TRUE(sender->Send(R"({"message":"seen"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "seen");
+  EXPECT_EQ(other->Read().value_or(""), "seen");
+  std::optional<sigd::v1::SignalEvent> event = observer->Next(kWait);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), sigd::v1::MESSAGE);
+  EXPECT_EQ(event->route(), "/watch/*");
+  EXPECT_EQ(event->client().id(), sender->client_id());
+}
+
+TEST_F(ClusterTest, GroupMembersOnTwoNodesEachGetEveryEventOnce) {
+  auto on_b = Subscribe(nodes_[1], Routes({"/work"}, false, "workers"));
+  auto on_c = Subscribe(nodes_[2], Routes({"/work"}, false, "workers"));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 2));
+  auto sender = Connect(nodes_[0], "/work");
+  constexpr int kMessages = 10;
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(sender->Send(absl::StrCat(R"({"message":"job-)", i, R"("})")).ok());
+  }
+  std::multiset<std::string> got;
+  int from_b = 0, from_c = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (static_cast<int>(got.size()) < kMessages && std::chrono::steady_clock::now() < deadline) {
+    if (auto e = on_b->Next(50ms)) {
+      got.insert(e->data().message_json());
+      ++from_b;
+    }
+    if (auto e = on_c->Next(50ms)) {
+      got.insert(e->data().message_json());
+      ++from_c;
+    }
+  }
+  ASSERT_EQ(static_cast<int>(got.size()), kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(got.count(absl::StrCat("\"job-", i, "\"")), 1u) << i;
+  }
+  // Round robin over the group's members, whichever node holds them.
+  EXPECT_GT(from_b, 0);
+  EXPECT_GT(from_c, 0);
+  // HANDLE: no default broadcast; the sender's next frame is a marker.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[0], Text("marker", "/work"), &response).ok());
+  EXPECT_EQ(sender->Read().value_or(""), "marker");
+}
+
+TEST_F(ClusterTest, ConnectAndDisconnectOnOneNodeReachASubscriberOnAnother) {
+  auto backend = Subscribe(nodes_[1], Lifecycle("/presence"));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto client = Connect(nodes_[0], "/presence");
+  const std::string id = client->client_id();
+
+  std::optional<sigd::v1::SignalEvent> connect = backend->Next(kWait);
+  ASSERT_TRUE(connect.has_value());
+  EXPECT_EQ(connect->kind(), sigd::v1::CONNECT);
+  EXPECT_EQ(connect->client().id(), id);
+  EXPECT_EQ(connect->client().node(), "node-a");
+
+  ASSERT_TRUE(client->Close().ok());
+  std::optional<sigd::v1::SignalEvent> disconnect = backend->Next(kWait);
+  ASSERT_TRUE(disconnect.has_value());
+  EXPECT_EQ(disconnect->kind(), sigd::v1::DISCONNECT);
+  EXPECT_EQ(disconnect->client().id(), id);
+}
+
+TEST_F(ClusterTest, RouteOfAKilledNodeGoesAwayWithin10sAndThePathFallsBack) {
+  auto backend = Subscribe(nodes_[1], Routes({"/fallback"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/fallback");
+  auto other = Connect(nodes_[2], "/fallback");
+
+  nodes_[1].process->process.Kill();
+  nodes_[1].process.reset();
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 0, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 10s);
+
+  // No handler anywhere now: default handling, on every node.
+  ASSERT_TRUE(sender->Send(R"({"message":"anyone?"})").ok());
+  EXPECT_EQ(sender->ReadUntil([](const std::string& f) { return f == "anyone?"; }).value_or(""),
+            "anyone?");
+  EXPECT_EQ(other->Read().value_or(""), "anyone?");
+}
+
+TEST_F(ClusterTest, HolderThatDoesNotAnswerInTimeGetsTheSenderRouteBusy) {
+  auto backend = Subscribe(nodes_[1], Routes({"/stuck"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/stuck");
+  ASSERT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 0);
+
+  // A frozen node: NATS takes the event but nobody acknowledges it.
+  nodes_[1].process->process.Signal(SIGSTOP);
+  ASSERT_TRUE(sender->Send(R"({"message":"hello?"})").ok());
+  absl::StatusOr<std::string> error = sender->Read(kWait);
+  nodes_[1].process->process.Signal(SIGCONT);
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_TRUE(absl::StrContains(*error, "route_busy")) << *error;
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 1);
+  EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="route_busy"})"), 1);
 }
 
 }  // namespace
