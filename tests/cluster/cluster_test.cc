@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "cluster.pb.h"
 #include "signal.grpc.pb.h"
 #include "tests/cluster/nats_server.h"
 #include "tests/process/sigd_process.h"
@@ -138,6 +139,25 @@ class ClusterTest : public ::testing::Test {
   // Until `node` routes to `count` subscriptions held on other nodes.
   bool WaitRemoteRoutes(Node& node, int count, std::chrono::milliseconds timeout = kWait) {
     return WaitFor([&] { return Metric(node, "sigd_cluster_remote_routes") == count; }, timeout);
+  }
+
+  // Publishes raw payloads straight to NATS, as a foreign client would
+  // (nats-server speaks a text protocol; a TCP socket is enough).
+  void PublishRaw(const std::vector<std::pair<std::string, std::string>>& messages) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(nats_.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    std::string out = "CONNECT {\"verbose\":false}\r\n";
+    for (const auto& [subject, payload] : messages) {
+      absl::StrAppend(&out, "PUB ", subject, " ", payload.size(), "\r\n", payload, "\r\n");
+    }
+    out += "PING\r\n";
+    ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+    close(fd);
   }
 
   NatsServer nats_;
@@ -532,6 +552,122 @@ TEST_F(ClusterTest, HolderThatDoesNotAnswerInTimeGetsTheSenderRouteBusy) {
   EXPECT_TRUE(absl::StrContains(*error, "route_busy")) << *error;
   EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 1);
   EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="route_busy"})"), 1);
+}
+
+TEST_F(ClusterTest, MalformedRouteAnnouncementsAreDroppedWhole) {
+  auto hello = [](const std::string& instance, const std::string& pattern, uint64_t id) {
+    sigd::cluster::Hello h;
+    h.set_instance(instance);
+    h.set_node_id("intruder");
+    sigd::cluster::RouteAnnouncement* route = h.add_routes();
+    route->set_id(id);
+    route->add_patterns("/fine");
+    route->add_patterns(pattern);
+    route->set_message(true);
+    return h.SerializeAsString();
+  };
+  PublishRaw({
+      {"test.sigd.node.hello", hello("intruder1", "no-leading-slash", 1)},
+      {"test.sigd.node.hello", hello("intruder2", "/a/*/b", 1)},
+      {"test.sigd.node.hello", hello("intruder3", "/ok", 0)},              // id 0
+      {"test.sigd.node.hello", hello("bad.instance", "/ok", 1)},           // not a subject token
+      {"test.sigd.node.hello", hello("intruder4", std::string(5000, 'x'), 1)},
+  });
+  for (Node& node : nodes_) {
+    EXPECT_TRUE(WaitFor([&] { return Metric(node, "sigd_cluster_dropped_total") == 5; }, kWait))
+        << node.id;
+    // Nothing of them was applied: no route, no member.
+    EXPECT_EQ(Metric(node, "sigd_cluster_remote_routes"), 0) << node.id;
+    sigd::v1::ServerInfo info;
+    ASSERT_TRUE(Info(node, &info).ok());
+    EXPECT_EQ(info.nodes_size(), 3) << node.id;
+  }
+  // A browser message on /fine still gets default handling.
+  auto sender = Connect(nodes_[0], "/fine");
+  ASSERT_TRUE(sender->Send(R"({"message":"ok"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "ok");
+}
+
+// The first hello of node `node_id` seen on NATS that lists a route, read
+// with a raw NATS client (text protocol) within `timeout`.
+std::optional<sigd::cluster::Hello> ReadHelloWithRoutes(uint16_t nats_port,
+                                                        const std::string& node_id,
+                                                        std::chrono::milliseconds timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval tv{0, 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(nats_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::optional<sigd::cluster::Hello> found;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string sub = "CONNECT {\"verbose\":false}\r\nSUB test.sigd.node.hello 1\r\n";
+    if (write(fd, sub.data(), sub.size()) == static_cast<ssize_t>(sub.size())) {
+      std::string buffer;
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (!found && std::chrono::steady_clock::now() < deadline) {
+        char chunk[4096];
+        const ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
+        // Consume complete protocol lines and MSG payloads.
+        for (;;) {
+          const size_t eol = buffer.find("\r\n");
+          if (eol == std::string::npos) break;
+          const std::string line = buffer.substr(0, eol);
+          if (line.rfind("MSG ", 0) != 0) {
+            buffer.erase(0, eol + 2);
+            continue;
+          }
+          const size_t size = std::stoul(line.substr(line.rfind(' ') + 1));
+          if (buffer.size() < eol + 2 + size + 2) break;
+          sigd::cluster::Hello hello;
+          if (hello.ParseFromString(buffer.substr(eol + 2, size)) && hello.node_id() == node_id &&
+              hello.routes_size() > 0) {
+            found = hello;
+          }
+          buffer.erase(0, eol + 2 + size + 2);
+        }
+      }
+    }
+  }
+  close(fd);
+  return found;
+}
+
+TEST_F(ClusterTest, MalformedRouteEventsAreDroppedBeforeReachingABackend) {
+  auto backend = Subscribe(nodes_[1], Routes({"/guarded"}));
+  std::optional<sigd::cluster::Hello> hello = ReadHelloWithRoutes(nats_.port(), "node-b", kWait);
+  ASSERT_TRUE(hello.has_value());
+  const std::string subject = absl::StrCat("test.sigd.event.", hello->instance());
+  auto event = [&](sigd::v1::EventKind kind, const std::string& route) {
+    sigd::cluster::Request request;
+    request.set_instance("intruder");
+    request.mutable_route_event()->set_route_id(hello->routes(0).id());
+    request.mutable_route_event()->mutable_event()->set_kind(kind);
+    request.mutable_route_event()->mutable_event()->set_route(route);
+    return request.SerializeAsString();
+  };
+  const double dropped_before = Metric(nodes_[1], "sigd_cluster_dropped_total");
+  PublishRaw({
+      {absl::StrCat(subject, " test.sigd.reply.x.1"), event(sigd::v1::SUBSCRIBED, "/guarded")},
+      {absl::StrCat(subject, " test.sigd.reply.x.2"), event(sigd::v1::MESSAGE, "")},
+      {absl::StrCat(subject, " test.sigd.reply.x.3"),
+       event(sigd::v1::MESSAGE, std::string(5000, '/'))},
+      {absl::StrCat(subject, " elsewhere.reply"), event(sigd::v1::MESSAGE, "/guarded")},
+      {subject, "\xff\x01garbage"},
+  });
+  EXPECT_TRUE(WaitFor(
+      [&] { return Metric(nodes_[1], "sigd_cluster_dropped_total") == dropped_before + 5; },
+      kWait));
+  // The backend's next event is a real browser's message: none of those got through.
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/guarded");
+  ASSERT_TRUE(sender->Send(R"({"message":"real"})").ok());
+  std::optional<sigd::v1::SignalEvent> next = backend->Next(kWait);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->data().message_json(), R"("real")");
 }
 
 }  // namespace
