@@ -93,6 +93,8 @@ struct Metrics {
   Counter cluster_messages_out{0};   // messages published to NATS
   Counter cluster_dropped{0};        // malformed or oversized messages from NATS, dropped
   Counter cluster_partial{0};        // cluster-wide asks that ended without every node's answer
+  Counter cluster_events_rejected{0};  // route events no holder on another node accepted in time
+  std::atomic<int64_t> cluster_remote_routes{0};  // gauge: other nodes' subscriptions known here
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 
   std::array<ShardGauges, kMaxShards> shards;

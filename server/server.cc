@@ -225,7 +225,11 @@ absl::Status Server::Start() {
       return r.ok() ? *r : sigd::v1::DisconnectClientResponse();
     };
     local.info = [this] { return control_->GetServerInfo(service_->subscriber_count()); };
+    local.event_rejected = [this](const sigd::v1::SignalEvent& event, bool observe) {
+      inbound_->OnRemoteEventRejected(event, observe);
+    };
     cluster_ = std::make_unique<cluster::Cluster>(config_, node_id_, metrics_, std::move(local));
+    cluster_->SetRoutes(routes_.get());
     control_->SetCluster(cluster_.get());
     inbound_->SetCluster(cluster_.get());
   }

@@ -109,6 +109,12 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
   w.Counter("cluster_partial_total",
             "Cluster-wide calls answered without every known node (timeout or NATS down).",
             Load(m.cluster_partial));
+  w.Counter("cluster_events_rejected_total",
+            "Route events sent to another node's subscriber that were not accepted within "
+            "--cluster-timeout (node gone, queue full); a HANDLE message's sender got route_busy.",
+            Load(m.cluster_events_rejected));
+  w.Gauge("cluster_remote_routes", "Subscriptions held on other nodes that this node routes to.",
+          static_cast<double>(m.cluster_remote_routes.load(std::memory_order_relaxed)));
 
   int64_t frames = 0, bytes = 0;
   std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};

@@ -19,6 +19,64 @@ namespace net = boost::asio;
 
 namespace {
 
+// A NATS subject token we build from another node's instance id.
+bool IsSubjectToken(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '-' || c == '_';
+  });
+}
+
+// Bounds on announced routes: far above anything SubscribeSignals lets a
+// backend register, far below what would hurt.
+constexpr int kMaxAnnouncedRoutes = 1 << 16;
+constexpr int kMaxPatternsPerRoute = 4096;
+constexpr size_t kMaxPatternBytes = 4096;
+constexpr size_t kMaxGroupBytes = 1024;
+
+// Whether the other nodes will accept the subscription's announcement.
+bool Announceable(const routes::Subscription& s) {
+  if (s.routes.empty() || s.routes.size() > static_cast<size_t>(kMaxPatternsPerRoute) ||
+      s.group.size() > kMaxGroupBytes) {
+    return false;
+  }
+  return std::none_of(s.routes.begin(), s.routes.end(), [](const routes::RoutePattern& p) {
+    return p.text().size() > kMaxPatternBytes;
+  });
+}
+
+// Another node's subscription, as an entry of this node's route table: an
+// offer forwards the event to the holder. At most `max_in_flight` events
+// wait for the holder's answer at once; past that the sink reports itself
+// full, like a local subscriber's bounded queue.
+class RemoteSink : public routes::EventSink {
+ public:
+  RemoteSink(Cluster& cluster, std::string instance, uint64_t route_id, bool observe,
+             uint32_t max_in_flight)
+      : cluster_(cluster), instance_(std::move(instance)), route_id_(route_id),
+        observe_(observe), max_in_flight_(max_in_flight) {}
+
+  bool Offer(routes::EventPtr event) override {
+    if (in_flight_->fetch_add(1, std::memory_order_acq_rel) >= max_in_flight_) {
+      in_flight_->fetch_sub(1, std::memory_order_acq_rel);
+      return false;
+    }
+    if (cluster_.ForwardEvent(instance_, route_id_, observe_, std::move(event), in_flight_)) {
+      return true;
+    }
+    in_flight_->fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+
+ private:
+  Cluster& cluster_;
+  const std::string instance_;
+  const uint64_t route_id_;
+  const bool observe_;
+  const uint32_t max_in_flight_;
+  std::shared_ptr<std::atomic<uint32_t>> in_flight_ = std::make_shared<std::atomic<uint32_t>>(0);
+};
+
 std::string NatsError(natsStatus s) {
   const char* last = nats_GetLastError(nullptr);
   return absl::StrCat(natsStatus_GetText(s), last != nullptr && *last ? ": " : "",
@@ -50,6 +108,10 @@ std::string Cluster::Subject(Topic topic) const {
     case Topic::kDisconnect: return absl::StrCat(prefix_, ".rpc.disconnect");
   }
   return prefix_;
+}
+
+std::string Cluster::EventSubject(const std::string& instance) const {
+  return absl::StrCat(prefix_, ".event.", instance);
 }
 
 absl::Status Cluster::Start() {
@@ -132,7 +194,18 @@ absl::Status Cluster::Start() {
       {Subject(Topic::kClientMessage), &Cluster::OnRequestMsg},
       {absl::StrCat(prefix_, ".rpc.*"), &Cluster::OnRequestMsg},
       {absl::StrCat(prefix_, ".reply.", instance_, ".*"), &Cluster::OnReplyMsg},
+      {EventSubject(instance_), &Cluster::OnRequestMsg},
   };
+  if (routes_ != nullptr) {
+    // A route that comes or goes is announced at once, not at the next
+    // heartbeat: the other nodes route to it within milliseconds.
+    routes_->SetOnLocalChange([this] {
+      if (stopping_.load()) return;
+      net::post(context_, [this] {
+        if (!stopping_.load()) SendHello(/*leaving=*/false);
+      });
+    });
+  }
   for (const Sub& sub : subs) {
     natsSubscription* handle = nullptr;
     natsStatus ss = natsConnection_Subscribe(&handle, connection_, sub.subject.c_str(),
@@ -160,6 +233,7 @@ void Cluster::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   stopping_.store(true);
+  if (routes_ != nullptr) routes_->SetOnLocalChange(nullptr);
   // A goodbye, so the others drop this node at once instead of after kMemberTimeout;
   // asks still waiting complete now with what they have. Then the thread
   // runs out of work and returns.
@@ -168,6 +242,8 @@ void Cluster::Stop() {
     if (connection_ != nullptr) natsConnection_FlushTimeout(connection_, 500);
     heartbeat_.cancel();
     while (!pending_.empty()) Finish(pending_.begin()->first);
+    while (!acks_.empty()) FinishAck(acks_.begin()->first, /*accepted=*/false);
+    for (auto& [instance, member] : members_) DropRemoteRoutes(member);
   });
   work_.reset();
   if (thread_.joinable()) thread_.join();
@@ -267,6 +343,23 @@ void Cluster::SendHello(bool leaving) {
   hello.set_instance(instance_);
   hello.set_node_id(node_id_);
   hello.set_leaving(leaving);
+  if (!leaving && routes_ != nullptr) {
+    for (const auto& [handle, subscription] : routes_->LocalSubscriptions()) {
+      if (!Announceable(subscription) || hello.routes_size() >= kMaxAnnouncedRoutes) {
+        spdlog::debug("cluster: subscription {} is too large to announce; it stays local",
+                      handle);
+        continue;
+      }
+      RouteAnnouncement* route = hello.add_routes();
+      route->set_id(handle);
+      for (const routes::RoutePattern& p : subscription.routes) route->add_patterns(p.text());
+      route->set_observe(subscription.observe);
+      route->set_group(subscription.group);
+      route->set_message(subscription.wants_message);
+      route->set_connect(subscription.wants_connect);
+      route->set_disconnect(subscription.wants_disconnect);
+    }
+  }
   Publish(absl::StrCat(prefix_, ".node.hello"), "", hello.SerializeAsString());
 }
 
@@ -281,6 +374,7 @@ void Cluster::Heartbeat() {
     if (now - it->second.last_seen > kMemberTimeout) {
       spdlog::warn("cluster: node {} silent for {} s; dropped", it->second.node_id,
                    kMemberTimeout.count());
+      DropRemoteRoutes(it->second);
       members_.erase(it++);
     } else {
       ++it;
@@ -295,15 +389,33 @@ void Cluster::Heartbeat() {
 
 void Cluster::HandleHello(const std::string& data) {
   Hello hello;
-  if (!hello.ParseFromString(data) || hello.instance().empty() || hello.instance().size() > 64 ||
-      hello.node_id().size() > 256) {
+  if (!hello.ParseFromString(data) || !IsSubjectToken(hello.instance()) ||
+      hello.node_id().size() > 256 || hello.routes_size() > kMaxAnnouncedRoutes) {
     Dropped("malformed hello");
     return;
   }
   if (hello.instance() == instance_) return;
+  absl::flat_hash_set<uint64_t> ids;
+  for (const RouteAnnouncement& route : hello.routes()) {
+    bool valid = route.id() != 0 && ids.insert(route.id()).second &&
+                 route.patterns_size() > 0 && route.patterns_size() <= kMaxPatternsPerRoute &&
+                 route.group().size() <= kMaxGroupBytes &&
+                 (route.message() || route.connect() || route.disconnect());
+    for (int i = 0; valid && i < route.patterns_size(); ++i) {
+      valid = route.patterns(i).size() <= kMaxPatternBytes &&
+              routes::RoutePattern::Parse(route.patterns(i)).ok();
+    }
+    if (!valid) {
+      Dropped("malformed route announcement");
+      return;
+    }
+  }
   metrics_.cluster_messages_in.fetch_add(1, std::memory_order_relaxed);
   if (hello.leaving()) {
-    if (members_.erase(hello.instance()) > 0) {
+    auto it = members_.find(hello.instance());
+    if (it != members_.end()) {
+      DropRemoteRoutes(it->second);
+      members_.erase(it);
       spdlog::info("cluster: node {} left", hello.node_id());
     }
   } else {
@@ -317,8 +429,54 @@ void Cluster::HandleHello(const std::string& data) {
       // the next heartbeat.
       SendHello(/*leaving=*/false);
     }
+    UpdateRemoteRoutes(hello.instance(), it->second, hello);
   }
   members_count_.store(static_cast<uint32_t>(members_.size()));
+}
+
+void Cluster::UpdateRemoteRoutes(const std::string& instance, Member& member,
+                                 const Hello& hello) {
+  if (routes_ == nullptr) return;
+  absl::flat_hash_set<uint64_t> announced;
+  for (const RouteAnnouncement& route : hello.routes()) {
+    announced.insert(route.id());
+    if (member.routes.contains(route.id())) continue;  // announcements never change a route
+    routes::Subscription subscription;
+    for (const std::string& text : route.patterns()) {
+      subscription.routes.push_back(*routes::RoutePattern::Parse(text));  // validated
+    }
+    subscription.observe = route.observe();
+    subscription.group = route.group();
+    subscription.wants_message = route.message();
+    subscription.wants_connect = route.connect();
+    subscription.wants_disconnect = route.disconnect();
+    subscription.holder = instance;
+    subscription.sink = std::make_shared<RemoteSink>(
+        *this, instance, route.id(), route.observe(),
+        static_cast<uint32_t>(std::min<uint64_t>(config_.subscriber_queue, 1u << 20)));
+    member.routes.emplace(route.id(), routes_->Add(std::move(subscription)));
+    metrics_.cluster_remote_routes.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("cluster: route {} of node {} is live here", route.patterns(0),
+                  member.node_id);
+  }
+  for (auto it = member.routes.begin(); it != member.routes.end();) {
+    if (announced.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    routes_->Remove(it->second);
+    metrics_.cluster_remote_routes.fetch_sub(1, std::memory_order_relaxed);
+    member.routes.erase(it++);
+  }
+}
+
+void Cluster::DropRemoteRoutes(Member& member) {
+  if (routes_ == nullptr) return;
+  for (const auto& [id, handle] : member.routes) {
+    routes_->Remove(handle);
+    metrics_.cluster_remote_routes.fetch_sub(1, std::memory_order_relaxed);
+  }
+  member.routes.clear();
 }
 
 void Cluster::HandleRequest(const std::string& subject, const std::string& reply_subject,
@@ -381,10 +539,74 @@ void Cluster::HandleRequest(const std::string& subject, const std::string& reply
       SendReply(reply_subject, std::move(reply));
       return;
     }
+    case Request::kRouteEvent:
+      HandleRouteEvent(subject, reply_subject, request.route_event());
+      return;
     case Request::BODY_NOT_SET:
       Dropped("request without a body");
       return;
   }
+}
+
+void Cluster::HandleRouteEvent(const std::string& subject, const std::string& reply_subject,
+                               const RouteEvent& route_event) {
+  const sigd::v1::SignalEvent& event = route_event.event();
+  const sigd::v1::EventKind kind = event.kind();
+  if (subject != EventSubject(instance_) || reply_subject.empty() || route_event.route_id() == 0 ||
+      (kind != sigd::v1::MESSAGE && kind != sigd::v1::CONNECT && kind != sigd::v1::DISCONNECT) ||
+      event.route().empty() || event.route().size() > kMaxPatternBytes ||
+      event.data().message_json().size() > config_.max_message_bytes) {
+    Dropped("malformed route event");
+    return;
+  }
+  const bool accepted =
+      routes_ != nullptr &&
+      routes_->OfferTo(route_event.route_id(), std::make_shared<sigd::v1::SignalEvent>(event));
+  Reply reply;
+  reply.mutable_ack()->set_accepted(accepted);
+  SendReply(reply_subject, std::move(reply));
+}
+
+bool Cluster::ForwardEvent(const std::string& instance, uint64_t route_id, bool observe,
+                           routes::EventPtr event,
+                           std::shared_ptr<std::atomic<uint32_t>> in_flight) {
+  if (stopping_.load() || !connected_.load()) return false;
+  net::post(context_, [this, instance, route_id, observe, event = std::move(event),
+                       in_flight = std::move(in_flight)]() mutable {
+    auto done = [this, observe, event, in_flight](bool accepted) {
+      in_flight->fetch_sub(1, std::memory_order_acq_rel);
+      if (accepted) return;
+      metrics_.cluster_events_rejected.fetch_add(1, std::memory_order_relaxed);
+      if (local_.event_rejected) local_.event_rejected(*event, observe);
+    };
+    Request request;
+    request.set_instance(instance_);
+    request.mutable_route_event()->set_route_id(route_id);
+    *request.mutable_route_event()->mutable_event() = *event;
+    const uint64_t token = next_token_++;
+    const std::string reply = absl::StrCat(prefix_, ".reply.", instance_, ".", token);
+    if (stopping_.load() || !Publish(EventSubject(instance), reply, request.SerializeAsString())) {
+      done(false);
+      return;
+    }
+    PendingAck& ack = acks_[token];
+    ack.instance = instance;
+    ack.done = std::move(done);
+    ack.timer = std::make_unique<net::steady_timer>(context_, config_.cluster_timeout);
+    ack.timer->async_wait([this, token](boost::system::error_code ec) {
+      if (!ec) FinishAck(token, /*accepted=*/false);
+    });
+  });
+  return true;
+}
+
+void Cluster::FinishAck(uint64_t token, bool accepted) {
+  auto it = acks_.find(token);
+  if (it == acks_.end()) return;
+  PendingAck ack = std::move(it->second);
+  acks_.erase(it);
+  if (ack.timer) ack.timer->cancel();
+  ack.done(accepted);
 }
 
 void Cluster::SendReply(const std::string& subject, Reply reply) {
@@ -404,6 +626,13 @@ void Cluster::HandleReply(const std::string& subject, const std::string& data) {
     return;
   }
   metrics_.cluster_messages_in.fetch_add(1, std::memory_order_relaxed);
+  if (reply.has_ack()) {
+    auto ack = acks_.find(token);
+    if (ack != acks_.end() && ack->second.instance == reply.instance()) {
+      FinishAck(token, reply.ack().accepted());
+    }
+    return;
+  }
   auto it = pending_.find(token);
   if (it == pending_.end()) return;  // late: the ask already finished
   Pending& p = it->second;

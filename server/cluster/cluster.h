@@ -9,6 +9,16 @@
 // reached) asks complete at once with only this node counted, so no call
 // ever waits past its deadline; local serving never depends on NATS.
 //
+// Signal routes across nodes: every hello lists the node's live routes
+// (and a hello goes out at once when one comes or goes). Each node adds the
+// other nodes' routes to its own RouteTable as entries whose sink forwards
+// the event to the holder on <prefix>.event.<instance>, so the single-node
+// rules (most specific HANDLE wins, one member per group, OBSERVE copies)
+// apply cluster-wide, decided by the sender's node. The holder acknowledges;
+// an event not accepted within --cluster-timeout is reported through
+// LocalNode::event_rejected (the sender gets route_busy). A node's routes
+// leave the table with the node (goodbye, or kMemberTimeout of silence).
+//
 // Threads: nats.c calls back on its own threads; each callback only copies
 // the message and posts it to the cluster's single thread, where all state
 // lives and every publish happens. Nothing here runs on an I/O (shard)
@@ -38,6 +48,7 @@
 #include "cluster.pb.h"
 #include "server/config/config.h"
 #include "server/metrics.h"
+#include "server/routes/route_table.h"
 #include "signal.pb.h"
 
 struct __natsConnection;
@@ -60,6 +71,9 @@ struct LocalNode {
   std::function<sigd::v1::DisconnectClientResponse(const sigd::v1::DisconnectClientRequest&)>
       disconnect;
   std::function<sigd::v1::ServerInfo()> info;
+  // A route event another node did not accept within the cluster timeout;
+  // `observe` tells whether the route was an OBSERVE one. Any thread.
+  std::function<void(const sigd::v1::SignalEvent&, bool observe)> event_rejected;
 };
 
 // How an ask ended.
@@ -89,6 +103,11 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
+  // Cluster-wide signal routes: this node's routes are announced and the
+  // other nodes' routes are added to `routes`. Call before Start; the table
+  // must outlive Stop.
+  void SetRoutes(routes::RouteTable* routes) { routes_ = routes; }
+
   // Starts the cluster thread and the connection. Succeeds even while NATS is
   // unreachable (the connection keeps retrying, forever); fails only for bad
   // settings (URL, credentials or certificate files).
@@ -103,6 +122,13 @@ class Cluster {
   void Ask(Topic topic, Request request, OnReply on_reply, OnDone done);
   // Sends `request` to every other node; nobody answers.
   void Tell(Topic topic, Request request);
+
+  // Sends `event` for the route `route_id` held by node `instance`; the
+  // holder's answer (or the timeout) decrements `in_flight` and, unless it
+  // accepted, calls LocalNode::event_rejected. False at once, with nothing
+  // sent, while NATS is down or the cluster stops. Any thread; never blocks.
+  bool ForwardEvent(const std::string& instance, uint64_t route_id, bool observe,
+                    routes::EventPtr event, std::shared_ptr<std::atomic<uint32_t>> in_flight);
 
   // Other nodes currently known (heard from within kMemberTimeout).
   uint32_t member_count() const { return members_count_.load(std::memory_order_relaxed); }
@@ -121,6 +147,14 @@ class Cluster {
   struct Member {
     std::string node_id;
     std::chrono::steady_clock::time_point last_seen;
+    // Its announced routes: announcement id -> entry in routes_.
+    absl::flat_hash_map<uint64_t, uint64_t> routes;
+  };
+  // A forwarded route event waiting for the holder's acknowledgement.
+  struct PendingAck {
+    std::string instance;  // the holder; only its answer counts
+    std::function<void(bool accepted)> done;
+    std::unique_ptr<boost::asio::steady_timer> timer;
   };
   enum class Inbound { kHello, kRequest, kReply };
 
@@ -134,6 +168,13 @@ class Cluster {
 
   // Cluster thread only, from here on.
   void HandleHello(const std::string& data);
+  // Replaces what is known of a member's routes with its hello's list.
+  void UpdateRemoteRoutes(const std::string& instance, Member& member, const Hello& hello);
+  void DropRemoteRoutes(Member& member);
+  void HandleRouteEvent(const std::string& subject, const std::string& reply,
+                        const RouteEvent& event);
+  void FinishAck(uint64_t token, bool accepted);
+  std::string EventSubject(const std::string& instance) const;
   void HandleRequest(const std::string& subject, const std::string& reply,
                      const std::string& data);
   void HandleReply(const std::string& subject, const std::string& data);
@@ -170,6 +211,8 @@ class Cluster {
   // Cluster thread only.
   absl::flat_hash_map<std::string, Member> members_;  // by instance
   std::map<uint64_t, Pending> pending_;
+  absl::flat_hash_map<uint64_t, PendingAck> acks_;
+  routes::RouteTable* routes_ = nullptr;
   uint64_t next_token_ = 1;
   std::chrono::steady_clock::time_point last_hello_{};
 };

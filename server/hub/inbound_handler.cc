@@ -168,6 +168,24 @@ void InboundHandler::DeliverFromCluster(const cluster::ClientMessage& message,
   if (!status.ok() && *shared) (*shared)(0, false);
 }
 
+void InboundHandler::OnRemoteEventRejected(const sigd::v1::SignalEvent& event, bool observe) {
+  if (event.kind() != sigd::v1::MESSAGE) {
+    metrics_.lifecycle_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (observe) {
+    metrics_.observe_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  metrics_.route_busy.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<Client> client = hub_.Find(event.client().id());
+  if (client == nullptr) return;
+  boost::asio::post(hub_.executor(client->shard()), [this, client] {
+    SendError(*client, protocol::kRouteBusy,
+              "the handler for this path is too busy to take the message; retry later");
+  });
+}
+
 bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget& target) {
   using Kind = protocol::DefaultTarget::Kind;
   using Targeting = config::Config::Targeting;

@@ -40,6 +40,11 @@ class InboundHandler {
   void DeliverFromCluster(const cluster::ClientMessage& message,
                           cluster::LocalNode::DeliveryDone done);
 
+  // An event of a client of this node that a route on another node did not
+  // accept in time: counted like a full local subscriber, and for a HANDLE
+  // message the sender (if still here) gets route_busy. Any thread.
+  void OnRemoteEventRejected(const sigd::v1::SignalEvent& event, bool observe);
+
  private:
   void HandleRaw(Client& sender, std::string_view data, bool is_text);
   void HandleDefault(Client& sender, protocol::InboundMessage message);

@@ -60,22 +60,74 @@ void RouteTable::Publish(std::vector<std::shared_ptr<const Entry>> entries) {
 }
 
 RouteTable::Handle RouteTable::Add(Subscription subscription) {
-  util::MutexLock lock(&mu_);
-  const Handle handle = next_handle_++;
-  auto entries = snapshot_->entries;
-  entries.push_back(std::make_shared<const Entry>(Entry{handle, std::move(subscription)}));
-  Publish(std::move(entries));
+  std::shared_ptr<std::function<void()>> notify;
+  Handle handle = 0;
+  {
+    util::MutexLock lock(&mu_);
+    handle = next_handle_++;
+    if (subscription.holder.empty()) notify = on_local_change_;
+    auto entries = snapshot_->entries;
+    entries.push_back(std::make_shared<const Entry>(Entry{handle, std::move(subscription)}));
+    Publish(std::move(entries));
+  }
+  if (notify != nullptr) (*notify)();
   return handle;
 }
 
 void RouteTable::Remove(Handle handle) {
-  util::MutexLock lock(&mu_);
-  auto entries = snapshot_->entries;
-  const auto it = std::remove_if(entries.begin(), entries.end(),
+  std::shared_ptr<std::function<void()>> notify;
+  {
+    util::MutexLock lock(&mu_);
+    auto entries = snapshot_->entries;
+    const auto it = std::find_if(entries.begin(), entries.end(),
                                  [&](const auto& e) { return e->handle == handle; });
-  if (it == entries.end()) return;
-  entries.erase(it, entries.end());
-  Publish(std::move(entries));
+    if (it == entries.end()) return;
+    if ((*it)->subscription.holder.empty()) notify = on_local_change_;
+    entries.erase(it);
+    Publish(std::move(entries));
+  }
+  if (notify != nullptr) (*notify)();
+}
+
+void RouteTable::SetOnLocalChange(std::function<void()> on_change) {
+  util::MutexLock lock(&mu_);
+  on_local_change_ =
+      on_change ? std::make_shared<std::function<void()>>(std::move(on_change)) : nullptr;
+}
+
+std::vector<std::pair<RouteTable::Handle, Subscription>> RouteTable::LocalSubscriptions() const {
+  std::vector<std::pair<Handle, Subscription>> out;
+  for (const auto& entry : Load()->entries) {
+    if (!entry->subscription.holder.empty()) continue;
+    Subscription copy = entry->subscription;
+    copy.sink = nullptr;
+    out.emplace_back(entry->handle, std::move(copy));
+  }
+  return out;
+}
+
+bool RouteTable::OfferTo(Handle handle, EventPtr event) const {
+  const std::shared_ptr<const Snapshot> snapshot = Load();
+  const Entry* target = nullptr;
+  for (const auto& entry : snapshot->entries) {
+    if (entry->handle == handle && entry->subscription.holder.empty()) target = entry.get();
+  }
+  if (target == nullptr) return false;
+  if (target->subscription.sink->Offer(event)) return true;
+  const Subscription& s = target->subscription;
+  if (s.group.empty()) return false;
+  // Full: another local member of the same group that holds the same route.
+  for (const auto& entry : snapshot->entries) {
+    const Subscription& other = entry->subscription;
+    if (entry.get() == target || !other.holder.empty() || other.group != s.group ||
+        other.observe != s.observe) {
+      continue;
+    }
+    const bool holds = std::any_of(other.routes.begin(), other.routes.end(),
+                                   [&](const RoutePattern& r) { return r.text() == event->route(); });
+    if (holds && other.sink->Offer(event)) return true;
+  }
+  return false;
 }
 
 size_t RouteTable::subscriber_count() const { return Load()->entries.size(); }

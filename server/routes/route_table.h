@@ -22,9 +22,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -45,6 +47,9 @@ struct Subscription {
   bool wants_connect = false;
   bool wants_disconnect = false;
   std::shared_ptr<EventSink> sink;
+  // Cluster mode: the instance of the node that holds this subscription
+  // (its sink forwards there); empty for a stream held by this node.
+  std::string holder;
 };
 
 struct MessageOutcome {
@@ -75,6 +80,19 @@ class RouteTable {
   void Remove(Handle handle);
 
   size_t subscriber_count() const;
+
+  // Cluster mode. The subscriptions held by this node (holder empty),
+  // without their sinks, for announcing them to the other nodes.
+  std::vector<std::pair<Handle, Subscription>> LocalSubscriptions() const;
+  // Runs (outside the lock, on the caller's thread) after a local
+  // subscription is added or removed; null to stop. Remote entries do not
+  // trigger it.
+  void SetOnLocalChange(std::function<void()> on_change);
+  // An event another node routed to the local subscription `handle`:
+  // offered to it, and when it is full to the other local members of its
+  // group that hold the event's route. False when none took it (or the
+  // subscription is gone).
+  bool OfferTo(Handle handle, EventPtr event) const;
 
   MessageOutcome RouteMessage(std::string_view path, MakeEvent make_event) const;
 
@@ -113,6 +131,7 @@ class RouteTable {
   mutable util::Mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   Handle next_handle_ ABSL_GUARDED_BY(mu_) = 1;
+  std::shared_ptr<std::function<void()>> on_local_change_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> empty_{true};
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <memory>
 #include <regex>
 #include <set>
@@ -20,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
+#include "cluster.pb.h"
 #include "signal.grpc.pb.h"
 #include "tests/cluster/nats_server.h"
 #include "tests/process/sigd_process.h"
@@ -116,9 +118,60 @@ class ClusterTest : public ::testing::Test {
     return client;
   }
 
+  std::unique_ptr<Subscriber> Subscribe(Node& node, sigd::v1::SubscribeSignalsRequest request) {
+    auto subscriber = std::make_unique<Subscriber>(
+        grpc::CreateChannel(node.process->grpc_target(), grpc::InsecureChannelCredentials()),
+        std::move(request));
+    EXPECT_TRUE(subscriber->WaitSubscribed(kWait)) << "no SUBSCRIBED from " << node.id;
+    return subscriber;
+  }
+
+  // The value of one line of the node's /metrics ("sigd_x" or
+  // "sigd_x{label=\"v\"}"); -1 when the line is missing.
+  double Metric(Node& node, const std::string& series) {
+    HttpResponse metrics = Fetch(node.admin_port, boost::beast::http::verb::get, "/metrics");
+    const std::string& body = metrics.body();
+    const std::string key = absl::StrCat("\n", series, " ");
+    const size_t at = body.find(key);
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + key.size(), body.find('\n', at + 1) - at - key.size()));
+  }
+
+  // Until `node` routes to `count` subscriptions held on other nodes.
+  bool WaitRemoteRoutes(Node& node, int count, std::chrono::milliseconds timeout = kWait) {
+    return WaitFor([&] { return Metric(node, "sigd_cluster_remote_routes") == count; }, timeout);
+  }
+
+  // Publishes raw payloads straight to NATS, as a foreign client would
+  // (nats-server speaks a text protocol; a TCP socket is enough).
+  void PublishRaw(const std::vector<std::pair<std::string, std::string>>& messages) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(nats_.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    std::string out = "CONNECT {\"verbose\":false}\r\n";
+    for (const auto& [subject, payload] : messages) {
+      absl::StrAppend(&out, "PUB ", subject, " ", payload.size(), "\r\n", payload, "\r\n");
+    }
+    out += "PING\r\n";
+    ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+    close(fd);
+  }
+
   NatsServer nats_;
   std::vector<Node> nodes_;
 };
+
+sigd::v1::SubscribeSignalsRequest Lifecycle(const std::string& route) {
+  sigd::v1::SubscribeSignalsRequest request;
+  request.add_routes(route);
+  request.add_kinds(sigd::v1::CONNECT);
+  request.add_kinds(sigd::v1::DISCONNECT);
+  return request;
+}
 
 TEST_F(ClusterTest, ServerInfoListsEveryNodeAndSumsClients) {
   auto a = Connect(nodes_[0], "/x");
@@ -359,6 +412,272 @@ TEST_F(ClusterTest, MalformedInterNodeMessagesAreDropped) {
   EXPECT_EQ(response.delivered(), 1u);
   EXPECT_EQ(response.nodes(), 3u);
   EXPECT_EQ(a->Read().value_or(""), "fine");
+}
+
+TEST_F(ClusterTest, RouteIsLiveOnEveryNodeWithin500msOfSubscribed) {
+  auto backend = Subscribe(nodes_[1], Routes({"/live"}));
+  const auto subscribed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[0], 1, 500ms));
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[2], 1, 500ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - subscribed, 500ms);
+  EXPECT_EQ(Metric(nodes_[1], "sigd_cluster_remote_routes"), 0);  // its own route is local
+
+  // Closing the stream takes the route off the other nodes too.
+  backend.reset();
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[0], 0, 500ms));
+  EXPECT_TRUE(WaitRemoteRoutes(nodes_[2], 0, 500ms));
+}
+
+TEST_F(ClusterTest, HandleRouteOnAnotherNodeGetsTheMessageAndAnswersTheSender) {
+  auto backend = Subscribe(nodes_[1], Routes({"/ask"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/ask");
+  auto neighbour = Connect(nodes_[0], "/ask");
+  auto elsewhere = Connect(nodes_[2], "/lobby");
+
+  ASSERT_TRUE(sender->Send(R"({"message":{"q":"time?"}})").ok());
+  std::optional<sigd::v1::SignalEvent> event = backend->Next(kWait);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), sigd::v1::MESSAGE);
+  EXPECT_EQ(event->data().message_json(), R"({"q":"time?"})");
+  EXPECT_EQ(event->path(), "/ask");
+  EXPECT_EQ(event->route(), "/ask");
+  EXPECT_EQ(event->client().id(), sender->client_id());
+  EXPECT_EQ(event->client().node(), "node-a");
+
+  // The backend answers the sender through its own node.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[1], Text("noon", "", event->client().id()), &response).ok());
+  EXPECT_EQ(response.delivered(), 1u);
+  EXPECT_EQ(sender->Read().value_or(""), "noon");
+
+  // Nobody got the default broadcast: each client's next frame is a marker.
+  ASSERT_TRUE(Send(nodes_[2], Text("marker"), &response).ok());
+  EXPECT_EQ(sender->Read().value_or(""), "marker");
+  EXPECT_EQ(neighbour->Read().value_or(""), "marker");
+  EXPECT_EQ(elsewhere->Read().value_or(""), "marker");
+}
+
+TEST_F(ClusterTest, ObserveRouteOnAnotherNodeKeepsTheDefaultBroadcast) {
+  auto observer = Subscribe(nodes_[1], Routes({"/watch/*"}, /*observe=*/true));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/watch/room");
+  auto other = Connect(nodes_[2], "/watch/room");
+
+  ASSERT_TRUE(sender->Send(R"({"message":"seen"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "seen");
+  EXPECT_EQ(other->Read().value_or(""), "seen");
+  std::optional<sigd::v1::SignalEvent> event = observer->Next(kWait);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), sigd::v1::MESSAGE);
+  EXPECT_EQ(event->route(), "/watch/*");
+  EXPECT_EQ(event->client().id(), sender->client_id());
+}
+
+TEST_F(ClusterTest, GroupMembersOnTwoNodesEachGetEveryEventOnce) {
+  auto on_b = Subscribe(nodes_[1], Routes({"/work"}, false, "workers"));
+  auto on_c = Subscribe(nodes_[2], Routes({"/work"}, false, "workers"));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 2));
+  auto sender = Connect(nodes_[0], "/work");
+  constexpr int kMessages = 10;
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(sender->Send(absl::StrCat(R"({"message":"job-)", i, R"("})")).ok());
+  }
+  std::multiset<std::string> got;
+  int from_b = 0, from_c = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (static_cast<int>(got.size()) < kMessages && std::chrono::steady_clock::now() < deadline) {
+    if (auto e = on_b->Next(50ms)) {
+      got.insert(e->data().message_json());
+      ++from_b;
+    }
+    if (auto e = on_c->Next(50ms)) {
+      got.insert(e->data().message_json());
+      ++from_c;
+    }
+  }
+  ASSERT_EQ(static_cast<int>(got.size()), kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(got.count(absl::StrCat("\"job-", i, "\"")), 1u) << i;
+  }
+  // Round robin over the group's members, whichever node holds them.
+  EXPECT_GT(from_b, 0);
+  EXPECT_GT(from_c, 0);
+  // HANDLE: no default broadcast; the sender's next frame is a marker.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[0], Text("marker", "/work"), &response).ok());
+  EXPECT_EQ(sender->Read().value_or(""), "marker");
+}
+
+TEST_F(ClusterTest, ConnectAndDisconnectOnOneNodeReachASubscriberOnAnother) {
+  auto backend = Subscribe(nodes_[1], Lifecycle("/presence"));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto client = Connect(nodes_[0], "/presence");
+  const std::string id = client->client_id();
+
+  std::optional<sigd::v1::SignalEvent> connect = backend->Next(kWait);
+  ASSERT_TRUE(connect.has_value());
+  EXPECT_EQ(connect->kind(), sigd::v1::CONNECT);
+  EXPECT_EQ(connect->client().id(), id);
+  EXPECT_EQ(connect->client().node(), "node-a");
+
+  ASSERT_TRUE(client->Close().ok());
+  std::optional<sigd::v1::SignalEvent> disconnect = backend->Next(kWait);
+  ASSERT_TRUE(disconnect.has_value());
+  EXPECT_EQ(disconnect->kind(), sigd::v1::DISCONNECT);
+  EXPECT_EQ(disconnect->client().id(), id);
+}
+
+TEST_F(ClusterTest, RouteOfAKilledNodeGoesAwayWithin10sAndThePathFallsBack) {
+  auto backend = Subscribe(nodes_[1], Routes({"/fallback"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/fallback");
+  auto other = Connect(nodes_[2], "/fallback");
+
+  nodes_[1].process->process.Kill();
+  nodes_[1].process.reset();
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 0, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 10s);
+
+  // No handler anywhere now: default handling, on every node.
+  ASSERT_TRUE(sender->Send(R"({"message":"anyone?"})").ok());
+  EXPECT_EQ(sender->ReadUntil([](const std::string& f) { return f == "anyone?"; }).value_or(""),
+            "anyone?");
+  EXPECT_EQ(other->Read().value_or(""), "anyone?");
+}
+
+TEST_F(ClusterTest, HolderThatDoesNotAnswerInTimeGetsTheSenderRouteBusy) {
+  auto backend = Subscribe(nodes_[1], Routes({"/stuck"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/stuck");
+  ASSERT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 0);
+
+  // A frozen node: NATS takes the event but nobody acknowledges it.
+  nodes_[1].process->process.Signal(SIGSTOP);
+  ASSERT_TRUE(sender->Send(R"({"message":"hello?"})").ok());
+  absl::StatusOr<std::string> error = sender->Read(kWait);
+  nodes_[1].process->process.Signal(SIGCONT);
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_TRUE(absl::StrContains(*error, "route_busy")) << *error;
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 1);
+  EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="route_busy"})"), 1);
+}
+
+TEST_F(ClusterTest, MalformedRouteAnnouncementsAreDroppedWhole) {
+  auto hello = [](const std::string& instance, const std::string& pattern, uint64_t id) {
+    sigd::cluster::Hello h;
+    h.set_instance(instance);
+    h.set_node_id("intruder");
+    sigd::cluster::RouteAnnouncement* route = h.add_routes();
+    route->set_id(id);
+    route->add_patterns("/fine");
+    route->add_patterns(pattern);
+    route->set_message(true);
+    return h.SerializeAsString();
+  };
+  PublishRaw({
+      {"test.sigd.node.hello", hello("intruder1", "no-leading-slash", 1)},
+      {"test.sigd.node.hello", hello("intruder2", "/a/*/b", 1)},
+      {"test.sigd.node.hello", hello("intruder3", "/ok", 0)},              // id 0
+      {"test.sigd.node.hello", hello("bad.instance", "/ok", 1)},           // not a subject token
+      {"test.sigd.node.hello", hello("intruder4", std::string(5000, 'x'), 1)},
+  });
+  for (Node& node : nodes_) {
+    EXPECT_TRUE(WaitFor([&] { return Metric(node, "sigd_cluster_dropped_total") == 5; }, kWait))
+        << node.id;
+    // Nothing of them was applied: no route, no member.
+    EXPECT_EQ(Metric(node, "sigd_cluster_remote_routes"), 0) << node.id;
+    sigd::v1::ServerInfo info;
+    ASSERT_TRUE(Info(node, &info).ok());
+    EXPECT_EQ(info.nodes_size(), 3) << node.id;
+  }
+  // A browser message on /fine still gets default handling.
+  auto sender = Connect(nodes_[0], "/fine");
+  ASSERT_TRUE(sender->Send(R"({"message":"ok"})").ok());
+  EXPECT_EQ(sender->Read().value_or(""), "ok");
+}
+
+// The first hello of node `node_id` seen on NATS that lists a route, read
+// with a raw NATS client (text protocol) within `timeout`.
+std::optional<sigd::cluster::Hello> ReadHelloWithRoutes(uint16_t nats_port,
+                                                        const std::string& node_id,
+                                                        std::chrono::milliseconds timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval tv{0, 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(nats_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::optional<sigd::cluster::Hello> found;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string sub = "CONNECT {\"verbose\":false}\r\nSUB test.sigd.node.hello 1\r\n";
+    if (write(fd, sub.data(), sub.size()) == static_cast<ssize_t>(sub.size())) {
+      std::string buffer;
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (!found && std::chrono::steady_clock::now() < deadline) {
+        char chunk[4096];
+        const ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
+        // Consume complete protocol lines and MSG payloads.
+        for (;;) {
+          const size_t eol = buffer.find("\r\n");
+          if (eol == std::string::npos) break;
+          const std::string line = buffer.substr(0, eol);
+          if (line.rfind("MSG ", 0) != 0) {
+            buffer.erase(0, eol + 2);
+            continue;
+          }
+          const size_t size = std::stoul(line.substr(line.rfind(' ') + 1));
+          if (buffer.size() < eol + 2 + size + 2) break;
+          sigd::cluster::Hello hello;
+          if (hello.ParseFromString(buffer.substr(eol + 2, size)) && hello.node_id() == node_id &&
+              hello.routes_size() > 0) {
+            found = hello;
+          }
+          buffer.erase(0, eol + 2 + size + 2);
+        }
+      }
+    }
+  }
+  close(fd);
+  return found;
+}
+
+TEST_F(ClusterTest, MalformedRouteEventsAreDroppedBeforeReachingABackend) {
+  auto backend = Subscribe(nodes_[1], Routes({"/guarded"}));
+  std::optional<sigd::cluster::Hello> hello = ReadHelloWithRoutes(nats_.port(), "node-b", kWait);
+  ASSERT_TRUE(hello.has_value());
+  const std::string subject = absl::StrCat("test.sigd.event.", hello->instance());
+  auto event = [&](sigd::v1::EventKind kind, const std::string& route) {
+    sigd::cluster::Request request;
+    request.set_instance("intruder");
+    request.mutable_route_event()->set_route_id(hello->routes(0).id());
+    request.mutable_route_event()->mutable_event()->set_kind(kind);
+    request.mutable_route_event()->mutable_event()->set_route(route);
+    return request.SerializeAsString();
+  };
+  const double dropped_before = Metric(nodes_[1], "sigd_cluster_dropped_total");
+  PublishRaw({
+      {absl::StrCat(subject, " test.sigd.reply.x.1"), event(sigd::v1::SUBSCRIBED, "/guarded")},
+      {absl::StrCat(subject, " test.sigd.reply.x.2"), event(sigd::v1::MESSAGE, "")},
+      {absl::StrCat(subject, " test.sigd.reply.x.3"),
+       event(sigd::v1::MESSAGE, std::string(5000, '/'))},
+      {absl::StrCat(subject, " elsewhere.reply"), event(sigd::v1::MESSAGE, "/guarded")},
+      {subject, "\xff\x01garbage"},
+  });
+  EXPECT_TRUE(WaitFor(
+      [&] { return Metric(nodes_[1], "sigd_cluster_dropped_total") == dropped_before + 5; },
+      kWait));
+  // The backend's next event is a real browser's message: none of those got through.
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/guarded");
+  ASSERT_TRUE(sender->Send(R"({"message":"real"})").ok());
+  std::optional<sigd::v1::SignalEvent> next = backend->Next(kWait);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->data().message_json(), R"("real")");
 }
 
 }  // namespace

@@ -617,5 +617,78 @@ TEST(RouteTable, ConcurrentRoutingAndChurnLosesNothingItReportsHandled) {
   EXPECT_EQ(Route(table, "/churn/x").result, Result::kUnrouted);
 }
 
+TEST(RouteTable, LocalSubscriptionsListOnlyThisNodesStreamsWithoutSinks) {
+  RouteTable table;
+  const RouteTable::Handle mine = table.Add(Handle({"/a", "/b/*"}, std::make_shared<FakeSink>(), "g"));
+  Subscription remote = Observe({"/c"}, std::make_shared<FakeSink>());
+  remote.holder = "other-node";
+  table.Add(std::move(remote));
+
+  const auto local = table.LocalSubscriptions();
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0].first, mine);
+  ASSERT_EQ(local[0].second.routes.size(), 2u);
+  EXPECT_EQ(local[0].second.routes[1].text(), "/b/*");
+  EXPECT_EQ(local[0].second.group, "g");
+  EXPECT_EQ(local[0].second.sink, nullptr);
+}
+
+TEST(RouteTable, OnlyLocalChangesAreNotified) {
+  RouteTable table;
+  int changes = 0;
+  table.SetOnLocalChange([&] { ++changes; });
+  const RouteTable::Handle mine = table.Add(Handle({"/a"}, std::make_shared<FakeSink>()));
+  Subscription remote = Handle({"/b"}, std::make_shared<FakeSink>());
+  remote.holder = "other-node";
+  const RouteTable::Handle theirs = table.Add(std::move(remote));
+  EXPECT_EQ(changes, 1);
+  table.Remove(theirs);
+  EXPECT_EQ(changes, 1);
+  table.Remove(mine);
+  EXPECT_EQ(changes, 2);
+  table.SetOnLocalChange(nullptr);
+  table.Add(Handle({"/a"}, std::make_shared<FakeSink>()));
+  EXPECT_EQ(changes, 2);
+}
+
+TEST(RouteTable, RemoteEntriesTakePartInRoutingLikeLocalOnes) {
+  RouteTable table;
+  auto local = std::make_shared<FakeSink>();
+  auto remote_sink = std::make_shared<FakeSink>();
+  table.Add(Handle({"/chat/*"}, local));
+  Subscription remote = Handle({"/chat/room"}, remote_sink);
+  remote.holder = "other-node";
+  table.Add(std::move(remote));
+  // The remote exact route is more specific: it handles, the local prefix does not.
+  EXPECT_EQ(Route(table, "/chat/room").result, Result::kHandled);
+  EXPECT_EQ(remote_sink->size(), 1u);
+  EXPECT_EQ(local->size(), 0u);
+}
+
+TEST(RouteTable, OfferToReachesTheLocalStreamOrAFreeGroupMember) {
+  RouteTable table;
+  auto full = std::make_shared<FakeSink>(0);
+  auto spare = std::make_shared<FakeSink>();
+  auto other_route = std::make_shared<FakeSink>();
+  const RouteTable::Handle target = table.Add(Handle({"/jobs"}, full, "workers"));
+  table.Add(Handle({"/other"}, other_route, "workers"));
+  table.Add(Handle({"/jobs"}, spare, "workers"));
+  Subscription remote = Handle({"/jobs"}, std::make_shared<FakeSink>());
+  remote.holder = "other-node";
+  const RouteTable::Handle remote_handle = table.Add(std::move(remote));
+
+  EventMaker maker;
+  EXPECT_TRUE(table.OfferTo(target, maker("/jobs")));
+  EXPECT_EQ(spare->size(), 1u);
+  EXPECT_EQ(other_route->size(), 0u);  // same group, but not this route
+  // Never forwarded on: an event for a remote entry is refused.
+  EXPECT_FALSE(table.OfferTo(remote_handle, maker("/jobs")));
+  EXPECT_FALSE(table.OfferTo(9999, maker("/jobs")));
+
+  auto solo_full = std::make_shared<FakeSink>(0);
+  const RouteTable::Handle solo = table.Add(Handle({"/solo"}, solo_full));
+  EXPECT_FALSE(table.OfferTo(solo, maker("/solo")));
+}
+
 }  // namespace
 }  // namespace sigd::routes
