@@ -91,6 +91,7 @@ struct Metrics {
   // Cluster mode (--nats).
   Counter cluster_messages_in{0};    // valid messages from other nodes
   Counter cluster_messages_out{0};   // messages published to NATS
+  Counter cluster_publish_failed{0};  // messages for other nodes NATS did not take (Tell)
   Counter cluster_dropped{0};        // malformed or oversized messages from NATS, dropped
   Counter cluster_partial{0};        // cluster-wide asks that ended without every node's answer
   Counter cluster_events_rejected{0};  // route events no holder on another node accepted in time

@@ -104,6 +104,10 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
             Load(m.cluster_messages_in));
   w.Counter("cluster_messages_out_total", "Messages published to NATS.",
             Load(m.cluster_messages_out));
+  w.Counter("cluster_publish_failed_total",
+            "Messages for other nodes (client messages, raw relays) that could not be "
+            "published to NATS: disconnected, or over its max_payload.",
+            Load(m.cluster_publish_failed));
   w.Counter("cluster_dropped_total", "Malformed or oversized messages from NATS, dropped.",
             Load(m.cluster_dropped));
   w.Counter("cluster_partial_total",

@@ -515,6 +515,12 @@ void Cluster::HandleRequest(const std::string& subject, const std::string& reply
       return;
     case Request::kClientMessage:
       if (!expect(Topic::kClientMessage)) return;
+      if (request.client_message().frame().size() > config_.max_message_bytes ||
+          request.client_message().binary().size() > config_.max_message_bytes ||
+          (request.client_message().has_binary() && !request.client_message().frame().empty())) {
+        Dropped("client message over --max-message-bytes or with two frames");
+        return;
+      }
       local_.deliver_message(request.client_message(),
                              reply_subject.empty() ? LocalNode::DeliveryDone() : delivery_done);
       return;
@@ -696,7 +702,11 @@ void Cluster::Ask(Topic topic, Request request, OnReply on_reply, OnDone done) {
 void Cluster::Tell(Topic topic, Request request) {
   request.set_instance(instance_);
   net::post(context_, [this, topic, request = std::move(request)] {
-    Publish(Subject(topic), "", request.SerializeAsString());
+    // No answer is awaited, so a failure here is the only trace of a message
+    // the other nodes never got.
+    if (!Publish(Subject(topic), "", request.SerializeAsString())) {
+      metrics_.cluster_publish_failed.fetch_add(1, std::memory_order_relaxed);
+    }
   });
 }
 

@@ -74,6 +74,18 @@ void InboundHandler::OnMessage(Client& sender, std::string_view data, bool is_te
 
 void InboundHandler::HandleRaw(Client& sender, std::string_view data, bool is_text) {
   Frame frame = is_text ? TextFrame(std::string(data)) : BinaryFrame(std::string(data));
+  if (cluster_ != nullptr) {
+    // Raw paths relay across nodes too: every client on the path, anywhere.
+    cluster::Request request;
+    cluster::ClientMessage* forward = request.mutable_client_message();
+    if (is_text) {
+      forward->set_frame(*frame.data);
+    } else {
+      forward->set_binary(*frame.data);
+    }
+    forward->set_path(sender.info().path);
+    cluster_->Tell(cluster::Topic::kClientMessage, std::move(request));
+  }
   hub_.Publish({.path = sender.info().path}, std::move(frame)).IgnoreError();
 }
 
@@ -152,7 +164,7 @@ void InboundHandler::SendToRemoteClient(const Client& sender, std::string client
 
 void InboundHandler::DeliverFromCluster(const cluster::ClientMessage& message,
                                         cluster::LocalNode::DeliveryDone done) {
-  Frame frame = TextFrame(message.frame());
+  Frame frame = message.has_binary() ? BinaryFrame(message.binary()) : TextFrame(message.frame());
   if (message.client_id().empty()) {
     Hub::Done counted;
     if (done) counted = [done](uint64_t n) { done(n, n > 0); };

@@ -55,7 +55,7 @@ class ClusterTest : public ::testing::Test {
   void StartNode(const std::string& id) {
     absl::StatusOr<std::unique_ptr<SigdProcess>> sigd =
         StartSigd({"--nats", nats_.url(), "--node-id", id, "--nats-prefix", "test.sigd",
-                   "--admin-listen", "127.0.0.1:0"});
+                   "--admin-listen", "127.0.0.1:0", "--raw-path", "/raw/*"});
     ASSERT_TRUE(sigd.ok()) << sigd.status();
     Node node;
     node.id = id;
@@ -247,6 +247,34 @@ TEST_F(ClusterTest, BrowserMessagesUseDefaultHandlingAcrossNodes) {
   EXPECT_TRUE(absl::StrContains(*error, "unknown_client")) << *error;
 }
 
+// A raw relay path spans the cluster: text and binary frames reach every
+// client on the path, on every node, verbatim; other paths get nothing.
+TEST_F(ClusterTest, RawPathRelaysTextAndBinaryFramesToEveryNode) {
+  auto a = Connect(nodes_[0], "/raw/room");
+  auto b = Connect(nodes_[1], "/raw/room");
+  auto c = Connect(nodes_[2], "/raw/room");
+  auto elsewhere = Connect(nodes_[2], "/raw/other");
+  const std::string binary("\x00\xff\x01sigd", 7);
+  ASSERT_TRUE(a->Send(R"(not json, relayed as it is)").ok());
+  ASSERT_TRUE(a->SendBinary(binary).ok());
+  for (WsClient* client : {a.get(), b.get(), c.get()}) {
+    absl::StatusOr<std::string> text = client->Read();
+    ASSERT_TRUE(text.ok()) << text.status();
+    EXPECT_EQ(*text, "not json, relayed as it is");
+    EXPECT_FALSE(client->last_was_binary());
+    absl::StatusOr<std::string> bytes = client->Read();
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_EQ(*bytes, binary);
+    EXPECT_TRUE(client->last_was_binary());
+  }
+  // The other path's first frame is a later signal, not a relayed one.
+  sigd::v1::SendSignalResponse response;
+  ASSERT_TRUE(Send(nodes_[0], Text("marker", "/raw/other"), &response).ok());
+  absl::StatusOr<std::string> first = elsewhere->Read();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "marker");
+}
+
 TEST_F(ClusterTest, ListClientsPagesOverTheClusterAndDisconnectReachesAnyNode) {
   std::vector<std::unique_ptr<WsClient>> clients;
   for (Node& node : nodes_) {
@@ -365,6 +393,8 @@ TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
       << unreachable.error_message();
   ASSERT_TRUE(a->Send(R"({"message":"browser local"})").ok());
   EXPECT_EQ(a->Read().value_or(""), "browser local");
+  // What the other nodes could not be told is counted, not silently lost.
+  EXPECT_TRUE(WaitFor([&] { return Metric(nodes_[0], "sigd_cluster_publish_failed_total") >= 1; }));
 
   ASSERT_TRUE(nats_.Restart().ok());
   const auto back = std::chrono::steady_clock::now();
