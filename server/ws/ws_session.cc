@@ -170,7 +170,7 @@ void WsSession::StartExpiryTimer() {
   // timer is simply re-armed.
   constexpr absl::Duration kMaxWait = absl::Hours(24);
   const absl::Duration left = info_.token_expires - absl::Now();
-  expiry_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  expiry_timer_ = std::make_unique<Timer>(ws_.get_executor());
   expiry_timer_->expires_after(absl::ToChronoMilliseconds(
       std::clamp(left, absl::ZeroDuration(), kMaxWait)));
   expiry_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -356,7 +356,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
     context_.metrics.frames_dropped_slow.fetch_add(DropUnsent(), std::memory_order_relaxed);
   }
   // Whatever happens to the handshake, the socket goes after a grace period.
-  close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  close_timer_ = std::make_unique<Timer>(ws_.get_executor());
   close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
   close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;

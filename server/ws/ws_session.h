@@ -111,8 +111,8 @@ class WsSession : public hub::Client,
   uint16_t close_code_ = 1000;
   CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;
-  std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
-  std::unique_ptr<boost::asio::steady_timer> expiry_timer_;  // only with a JWT
+  std::unique_ptr<Timer> close_timer_;  // only while closing
+  std::unique_ptr<Timer> expiry_timer_;  // only with a JWT
   Admission::Ticket ticket_;
   // Only with --rate-limit: the message rate, and a second bucket that runs
   // dry when a client keeps sending far above it (then 1008).
