@@ -1,7 +1,9 @@
 #include "server/ws/ws_session.h"
 
-#include <array>
 #include <algorithm>
+#include <array>
+#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -11,6 +13,7 @@
 #include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "server/protocol/frames.h"
+#include "server/ws/handler_pool.h"
 #include "server/ws/utf8_tail.h"
 #include "spdlog/spdlog.h"
 
@@ -63,11 +66,21 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 
 }  // namespace
 
-// Headers and buffers of a write of several frames.
+// Headers and buffers of a write of several frames, from HandlerPool (a
+// client gets one whenever a burst queues several frames for it).
 struct WsSession::WriteBatch {
   uint8_t headers[kMaxBatchFrames][kMaxFrameHeader];
   net::const_buffer buffers[2 * kMaxBatchFrames];
 };
+
+void WsSession::FreeWriteBatch::operator()(WriteBatch* batch) const {
+  static_assert(std::is_trivially_destructible_v<WriteBatch>);
+  HandlerPool::Deallocate(batch, sizeof(WriteBatch));
+}
+
+WsSession::WriteBatchPtr WsSession::NewWriteBatch() {
+  return WriteBatchPtr(new (HandlerPool::Allocate(sizeof(WriteBatch))) WriteBatch);
+}
 
 WsSession::WsSession(Transport transport, size_t shard, Context& context,
                      hub::ClientInfo info, Admission::Ticket ticket)
@@ -185,7 +198,10 @@ void WsSession::StartExpiryTimer() {
 }
 
 void WsSession::DoRead() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
+  ws_.async_read(read_buffer_,
+                 Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                   self->OnRead(ec, bytes);
+                 }));
 }
 
 void WsSession::OnRead(beast::error_code ec, size_t bytes) {
@@ -270,7 +286,9 @@ void WsSession::DoWrite() {
   in_flight_ = static_cast<uint32_t>(n);
   // The payload buffers point into the shared strings, which stay put even if
   // frames_ reallocates while the write is on the socket.
-  auto on_write = beast::bind_front_handler(&WsSession::OnWrite, shared_from_this());
+  auto on_write = Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+    self->OnWrite(ec, bytes);
+  });
   if (n == 1) {
     const hub::Frame& frame = frames_[head_];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
@@ -279,7 +297,7 @@ void WsSession::DoWrite() {
     ws_.next_layer().async_write_some(buffers, std::move(on_write));
     return;
   }
-  if (batch_ == nullptr) batch_ = std::make_unique<WriteBatch>();
+  if (batch_ == nullptr) batch_ = NewWriteBatch();
   for (size_t i = 0; i < n; ++i) {
     const hub::Frame& frame = frames_[head_ + i];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
@@ -312,7 +330,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
     frames_.clear();
     head_ = 0;
     if (frames_.capacity() > kKeepQueueCapacity) frames_.shrink_to_fit();
-    batch_.reset();
+    batch_ = nullptr;
   }
   if (ec) {
     // The stream is unusable; closing the socket ends the read loop.

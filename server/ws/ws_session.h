@@ -84,6 +84,11 @@ class WsSession : public hub::Client,
   bool WithinRateLimit();
 
   struct WriteBatch;
+  struct FreeWriteBatch {
+    void operator()(WriteBatch* batch) const;
+  };
+  using WriteBatchPtr = std::unique_ptr<WriteBatch, FreeWriteBatch>;
+  static WriteBatchPtr NewWriteBatch();
   void CloseSocket();
 
   boost::beast::websocket::stream<GatedStream<Transport>> ws_;
@@ -100,7 +105,7 @@ class WsSession : public hub::Client,
   // The header of a write of one frame; a write of several uses batch_,
   // which exists only while the queue holds more than one frame.
   uint8_t header_[kMaxFrameHeader];
-  std::unique_ptr<WriteBatch> batch_;
+  WriteBatchPtr batch_;
   uint64_t queued_bytes_ = 0;
   bool open_ = false;        // upgrade completed
   bool writing_ = false;
