@@ -25,9 +25,6 @@ namespace net = boost::asio;
 
 namespace {
 
-// A read buffer that grew for one large message is given back afterwards, so
-// an idle connection holds only what small messages need.
-constexpr size_t kKeepReadCapacity = 16 * 1024;
 // A queue whose storage grew during a burst is given back once it drains.
 constexpr size_t kKeepQueueCapacity = 64;
 // How long a close handshake may take before the socket is cut.
@@ -198,13 +195,36 @@ void WsSession::StartExpiryTimer() {
 }
 
 void WsSession::DoRead() {
+  // Between messages the session waits for a message's first payload byte
+  // in first_byte_: Beast's read handles control frames meanwhile, and an
+  // idle client holds no read buffer (a buffered async_read would claim one
+  // at once). The rest of the message is then read into read_buffer_.
+  ws_.async_read_some(net::buffer(&first_byte_, 1),
+                      Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                        self->OnMessageStart(ec, bytes);
+                      }));
+}
+
+void WsSession::OnMessageStart(beast::error_code ec, size_t bytes) {
+  if (ec) {
+    OnRead(ec, 0);
+    return;
+  }
+  if (bytes == 1) {
+    read_buffer_.commit(net::buffer_copy(read_buffer_.prepare(1), net::buffer(&first_byte_, 1)));
+  }
+  // A message of one byte or none is complete already.
+  if (ws_.is_message_done()) {
+    OnRead(ec, 0);
+    return;
+  }
   ws_.async_read(read_buffer_,
                  Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
                    self->OnRead(ec, bytes);
                  }));
 }
 
-void WsSession::OnRead(beast::error_code ec, size_t bytes) {
+void WsSession::OnRead(beast::error_code ec, size_t) {
   if (ec) {
     // Beast has already answered protocol errors with the right close code
     // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
@@ -228,8 +248,9 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     messages_in_.fetch_add(1, std::memory_order_relaxed);
     context_.inbound.OnMessage(*this, message, ws_.got_text());
   }
-  read_buffer_.consume(bytes);
-  if (read_buffer_.capacity() > kKeepReadCapacity) read_buffer_.shrink_to_fit();
+  // The buffer goes back to the thread's pool until the next message.
+  read_buffer_.consume(read_buffer_.size());
+  read_buffer_.shrink_to_fit();
   DoRead();
 }
 

@@ -36,6 +36,7 @@
 #include "server/util/token_bucket.h"
 #include "server/ws/frame_header.h"
 #include "server/ws/gated_stream.h"
+#include "server/ws/handler_pool.h"
 #include "server/ws/transport.h"
 #include "server/ws/write_batcher.h"
 
@@ -65,6 +66,7 @@ class WsSession : public hub::Client,
  private:
   void OnAccept(boost::beast::error_code ec);
   void DoRead();
+  void OnMessageStart(boost::beast::error_code ec, size_t bytes);
   void OnRead(boost::beast::error_code ec, size_t bytes);
   // Writes what is queued once the thread's current burst of handlers is
   // done (WriteBatcher), so frames of several messages share one write.
@@ -92,7 +94,10 @@ class WsSession : public hub::Client,
   void CloseSocket();
 
   boost::beast::websocket::stream<GatedStream<Transport>> ws_;
-  boost::beast::flat_buffer read_buffer_;
+  // Holds one message while it is read; empty (no memory) between messages,
+  // when only first_byte_ waits for the next one.
+  boost::beast::basic_flat_buffer<PoolAllocator<char>> read_buffer_;
+  char first_byte_ = 0;
   Context& context_;
   ShardGauges& gauges_;
   const hub::ClientInfo info_;
