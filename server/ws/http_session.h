@@ -45,7 +45,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                  std::string_view message, std::string_view www_authenticate = {});
 
   Transport transport_;
-  boost::asio::steady_timer deadline_;
+  Timer deadline_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<void> response_;  // keeps the response in flight alive

@@ -40,12 +40,13 @@ void Listener::DoAccept() {
   next_shard_ = (next_shard_ + 1) % context_.hub.shard_count();
   // The socket is created on its shard's executor, so every operation of the
   // session runs on that shard's thread.
+  const auto* executor = context_.hub.executor(shard).target<net::io_context::executor_type>();
   acceptor_.async_accept(
-      context_.hub.executor(shard),
+      *executor,
       boost::beast::bind_front_handler(&Listener::OnAccept, shared_from_this(), shard));
 }
 
-void Listener::OnAccept(size_t shard, boost::beast::error_code ec, tcp::socket socket) {
+void Listener::OnAccept(size_t shard, boost::beast::error_code ec, Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     // Out of file descriptors (or memory): the pending connection stays in

@@ -10,6 +10,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/core/error.hpp"
 #include "server/ws/context.h"
+#include "server/ws/transport.h"
 
 namespace sigd::ws {
 
@@ -25,7 +26,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept();
-  void OnAccept(size_t shard, boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+  void OnAccept(size_t shard, boost::beast::error_code ec, Socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;

@@ -19,11 +19,14 @@
 #define SIGD_SERVER_WS_TRANSPORT_H_
 
 #include <array>
+#include <chrono>
 #include <memory>
 #include <utility>
 
 #include "boost/asio/async_result.hpp"
 #include "boost/asio/compose.hpp"
+#include "boost/asio/basic_waitable_timer.hpp"
+#include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl/context.hpp"
 #include "boost/asio/ssl/stream.hpp"
@@ -32,16 +35,24 @@
 
 namespace sigd::ws {
 
+// A TCP socket on one io_context.
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                boost::asio::io_context::executor_type>;
+// A timer on the same io_context as the socket.
+using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                boost::asio::io_context::executor_type>;
+
 class Transport {
  public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
-  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+  using executor_type = Socket::executor_type;
+  using TlsStream = boost::asio::ssl::stream<Socket>;
 
   // Plain TCP.
-  explicit Transport(boost::asio::ip::tcp::socket&& socket) : socket_(std::move(socket)) {}
+  explicit Transport(Socket&& socket) : socket_(std::move(socket)) {}
   // TLS with `context`, which the connection keeps alive (a reload replaces
   // the server's context; connections made before keep theirs).
-  Transport(boost::asio::ip::tcp::socket&& socket,
+  Transport(Socket&& socket,
             std::shared_ptr<boost::asio::ssl::context> context)
       : socket_(socket.get_executor()),
         context_(std::move(context)),
@@ -51,7 +62,7 @@ class Transport {
   Transport& operator=(Transport&&) = default;
 
   executor_type get_executor() { return socket().get_executor(); }
-  boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  Socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
   bool is_tls() const { return tls_ != nullptr; }
   TlsStream* tls() { return tls_.get(); }
 
@@ -109,7 +120,7 @@ class Transport {
   void close(boost::beast::error_code& ec) { socket().close(ec); }
 
  private:
-  boost::asio::ip::tcp::socket socket_;  // unused (never opened) under TLS
+  Socket socket_;  // unused (never opened) under TLS
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::unique_ptr<TlsStream> tls_;
 };
@@ -174,7 +185,7 @@ void async_teardown(boost::beast::role_type role, Transport& transport,
 // The synchronous form Beast requires to exist; sigd only uses async close.
 inline void teardown(boost::beast::role_type role, Transport& transport,
                      boost::beast::error_code& ec) {
-  boost::asio::ip::tcp::socket& socket = transport.socket();
+  Socket& socket = transport.socket();
   if (role == boost::beast::role_type::server) {
     socket.shutdown(boost::asio::socket_base::shutdown_send, ec);
   }

@@ -1,7 +1,9 @@
 #include "server/ws/ws_session.h"
 
-#include <array>
 #include <algorithm>
+#include <array>
+#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -11,6 +13,7 @@
 #include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "server/protocol/frames.h"
+#include "server/ws/handler_pool.h"
 #include "server/ws/utf8_tail.h"
 #include "spdlog/spdlog.h"
 
@@ -22,9 +25,6 @@ namespace net = boost::asio;
 
 namespace {
 
-// A read buffer that grew for one large message is given back afterwards, so
-// an idle connection holds only what small messages need.
-constexpr size_t kKeepReadCapacity = 16 * 1024;
 // A queue whose storage grew during a burst is given back once it drains.
 constexpr size_t kKeepQueueCapacity = 64;
 // How long a close handshake may take before the socket is cut.
@@ -63,11 +63,21 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 
 }  // namespace
 
-// Headers and buffers of a write of several frames.
+// Headers and buffers of a write of several frames, from HandlerPool (a
+// client gets one whenever a burst queues several frames for it).
 struct WsSession::WriteBatch {
   uint8_t headers[kMaxBatchFrames][kMaxFrameHeader];
   net::const_buffer buffers[2 * kMaxBatchFrames];
 };
+
+void WsSession::FreeWriteBatch::operator()(WriteBatch* batch) const {
+  static_assert(std::is_trivially_destructible_v<WriteBatch>);
+  HandlerPool::Deallocate(batch, sizeof(WriteBatch));
+}
+
+WsSession::WriteBatchPtr WsSession::NewWriteBatch() {
+  return WriteBatchPtr(new (HandlerPool::Allocate(sizeof(WriteBatch))) WriteBatch);
+}
 
 WsSession::WsSession(Transport transport, size_t shard, Context& context,
                      hub::ClientInfo info, Admission::Ticket ticket)
@@ -170,7 +180,7 @@ void WsSession::StartExpiryTimer() {
   // timer is simply re-armed.
   constexpr absl::Duration kMaxWait = absl::Hours(24);
   const absl::Duration left = info_.token_expires - absl::Now();
-  expiry_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  expiry_timer_ = std::make_unique<Timer>(ws_.get_executor());
   expiry_timer_->expires_after(absl::ToChronoMilliseconds(
       std::clamp(left, absl::ZeroDuration(), kMaxWait)));
   expiry_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -185,10 +195,36 @@ void WsSession::StartExpiryTimer() {
 }
 
 void WsSession::DoRead() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
+  // Between messages the session waits for a message's first payload byte
+  // in first_byte_: Beast's read handles control frames meanwhile, and an
+  // idle client holds no read buffer (a buffered async_read would claim one
+  // at once). The rest of the message is then read into read_buffer_.
+  ws_.async_read_some(net::buffer(&first_byte_, 1),
+                      Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                        self->OnMessageStart(ec, bytes);
+                      }));
 }
 
-void WsSession::OnRead(beast::error_code ec, size_t bytes) {
+void WsSession::OnMessageStart(beast::error_code ec, size_t bytes) {
+  if (ec) {
+    OnRead(ec, 0);
+    return;
+  }
+  if (bytes == 1) {
+    read_buffer_.commit(net::buffer_copy(read_buffer_.prepare(1), net::buffer(&first_byte_, 1)));
+  }
+  // A message of one byte or none is complete already.
+  if (ws_.is_message_done()) {
+    OnRead(ec, 0);
+    return;
+  }
+  ws_.async_read(read_buffer_,
+                 Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                   self->OnRead(ec, bytes);
+                 }));
+}
+
+void WsSession::OnRead(beast::error_code ec, size_t) {
   if (ec) {
     // Beast has already answered protocol errors with the right close code
     // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
@@ -212,8 +248,9 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     messages_in_.fetch_add(1, std::memory_order_relaxed);
     context_.inbound.OnMessage(*this, message, ws_.got_text());
   }
-  read_buffer_.consume(bytes);
-  if (read_buffer_.capacity() > kKeepReadCapacity) read_buffer_.shrink_to_fit();
+  // The buffer goes back to the thread's pool until the next message.
+  read_buffer_.consume(read_buffer_.size());
+  read_buffer_.shrink_to_fit();
   DoRead();
 }
 
@@ -270,7 +307,9 @@ void WsSession::DoWrite() {
   in_flight_ = static_cast<uint32_t>(n);
   // The payload buffers point into the shared strings, which stay put even if
   // frames_ reallocates while the write is on the socket.
-  auto on_write = beast::bind_front_handler(&WsSession::OnWrite, shared_from_this());
+  auto on_write = Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
+    self->OnWrite(ec, bytes);
+  });
   if (n == 1) {
     const hub::Frame& frame = frames_[head_];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
@@ -279,7 +318,7 @@ void WsSession::DoWrite() {
     ws_.next_layer().async_write_some(buffers, std::move(on_write));
     return;
   }
-  if (batch_ == nullptr) batch_ = std::make_unique<WriteBatch>();
+  if (batch_ == nullptr) batch_ = NewWriteBatch();
   for (size_t i = 0; i < n; ++i) {
     const hub::Frame& frame = frames_[head_ + i];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
@@ -312,7 +351,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
     frames_.clear();
     head_ = 0;
     if (frames_.capacity() > kKeepQueueCapacity) frames_.shrink_to_fit();
-    batch_.reset();
+    batch_ = nullptr;
   }
   if (ec) {
     // The stream is unusable; closing the socket ends the read loop.
@@ -356,7 +395,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
     context_.metrics.frames_dropped_slow.fetch_add(DropUnsent(), std::memory_order_relaxed);
   }
   // Whatever happens to the handshake, the socket goes after a grace period.
-  close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  close_timer_ = std::make_unique<Timer>(ws_.get_executor());
   close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
   close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;

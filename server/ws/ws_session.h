@@ -36,6 +36,7 @@
 #include "server/util/token_bucket.h"
 #include "server/ws/frame_header.h"
 #include "server/ws/gated_stream.h"
+#include "server/ws/handler_pool.h"
 #include "server/ws/transport.h"
 #include "server/ws/write_batcher.h"
 
@@ -65,6 +66,7 @@ class WsSession : public hub::Client,
  private:
   void OnAccept(boost::beast::error_code ec);
   void DoRead();
+  void OnMessageStart(boost::beast::error_code ec, size_t bytes);
   void OnRead(boost::beast::error_code ec, size_t bytes);
   // Writes what is queued once the thread's current burst of handlers is
   // done (WriteBatcher), so frames of several messages share one write.
@@ -84,10 +86,18 @@ class WsSession : public hub::Client,
   bool WithinRateLimit();
 
   struct WriteBatch;
+  struct FreeWriteBatch {
+    void operator()(WriteBatch* batch) const;
+  };
+  using WriteBatchPtr = std::unique_ptr<WriteBatch, FreeWriteBatch>;
+  static WriteBatchPtr NewWriteBatch();
   void CloseSocket();
 
   boost::beast::websocket::stream<GatedStream<Transport>> ws_;
-  boost::beast::flat_buffer read_buffer_;
+  // Holds one message while it is read; empty (no memory) between messages,
+  // when only first_byte_ waits for the next one.
+  boost::beast::basic_flat_buffer<PoolAllocator<char>> read_buffer_;
+  char first_byte_ = 0;
   Context& context_;
   ShardGauges& gauges_;
   const hub::ClientInfo info_;
@@ -100,7 +110,7 @@ class WsSession : public hub::Client,
   // The header of a write of one frame; a write of several uses batch_,
   // which exists only while the queue holds more than one frame.
   uint8_t header_[kMaxFrameHeader];
-  std::unique_ptr<WriteBatch> batch_;
+  WriteBatchPtr batch_;
   uint64_t queued_bytes_ = 0;
   bool open_ = false;        // upgrade completed
   bool writing_ = false;
@@ -111,8 +121,8 @@ class WsSession : public hub::Client,
   uint16_t close_code_ = 1000;
   CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;
-  std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
-  std::unique_ptr<boost::asio::steady_timer> expiry_timer_;  // only with a JWT
+  std::unique_ptr<Timer> close_timer_;  // only while closing
+  std::unique_ptr<Timer> expiry_timer_;  // only with a JWT
   Admission::Ticket ticket_;
   // Only with --rate-limit: the message rate, and a second bucket that runs
   // dry when a client keeps sending far above it (then 1008).

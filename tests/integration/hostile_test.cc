@@ -490,6 +490,33 @@ TEST_F(Hostile, RawPathRelaysTextAndBinaryVerbatim) {
   }
 }
 
+// Between messages the server reads only a message's first byte (an idle
+// session holds no read buffer): messages of no byte, one byte and more, with
+// pings in between, must still arrive whole and in order.
+TEST_F(Hostile, RawPathRelaysEmptyAndOneByteMessagesWhole) {
+  Start();
+  WsClient a;
+  ASSERT_TRUE(a.Connect(port(), "/raw/sizes").ok());
+  const std::string big(60000, 'x');
+  const std::string messages[] = {"", "1", "", "22", "\xc3\xa9", big, "z"};
+  for (const std::string& m : messages) {
+    ASSERT_TRUE(a.Ping().ok());
+    ASSERT_TRUE(a.Send(m).ok());
+  }
+  ASSERT_TRUE(a.SendBinary(std::string(1, '\0')).ok());
+  for (const std::string& m : messages) {
+    auto frame = a.Read();
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    EXPECT_EQ(*frame, m);
+    EXPECT_FALSE(a.last_was_binary());
+  }
+  auto frame = a.Read();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(*frame, std::string(1, '\0'));
+  EXPECT_TRUE(a.last_was_binary());
+  EXPECT_EQ(a.pongs_received(), 7);
+}
+
 TEST_F(Hostile, AnyPathIsAccepted) {
   Start();
   for (const char* target : {"/never/configured", "/%E2%9C%93?x=1", "/a//b/", "/.hidden"}) {
