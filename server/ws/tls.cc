@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 
 #include <ctime>
-#include <utility>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -34,23 +36,16 @@ absl::Status Fail(const std::string& what, const std::string& file) {
 }
 
 // Carries a key or certificate decoded in another library context over to the
-// process's default one, as DER.
-EVP_PKEY* CopyKeyToDefaultContext(EVP_PKEY* key) {
+// process's default one, as DER: CopyToDefaultContext(key, i2d_PrivateKey,
+// d2i_AutoPrivateKey).
+template <typename T>
+T* CopyToDefaultContext(const T* object, int (*encode)(const T*, unsigned char**),
+                        T* (*decode)(T**, const unsigned char**, long)) {
   unsigned char* der = nullptr;
-  const int size = i2d_PrivateKey(key, &der);
+  const int size = encode(object, &der);
   if (size <= 0) return nullptr;
   const unsigned char* p = der;
-  EVP_PKEY* copy = d2i_AutoPrivateKey(nullptr, &p, size);
-  OPENSSL_free(der);
-  return copy;
-}
-
-X509* CopyCertToDefaultContext(X509* cert) {
-  unsigned char* der = nullptr;
-  const int size = i2d_X509(cert, &der);
-  if (size <= 0) return nullptr;
-  const unsigned char* p = der;
-  X509* copy = d2i_X509(nullptr, &p, size);
+  T* copy = decode(nullptr, &p, size);
   OPENSSL_free(der);
   return copy;
 }
@@ -70,17 +65,17 @@ struct Pkcs12Contents {
   }
 };
 
-// Parses a PKCS#12 file in the calling thread's default library context.
-bool ParsePkcs12(const TlsFiles& files, Pkcs12Contents& out) {
-  BIO* bio = BIO_new_file(files.pkcs12.c_str(), "rb");
-  if (bio == nullptr) return false;
-  PKCS12* p12 = d2i_PKCS12_bio(bio, nullptr);
-  BIO_free(bio);
-  if (p12 == nullptr) return false;
-  const bool parsed =
-      PKCS12_parse(p12, files.password.c_str(), &out.key, &out.cert, &out.chain) == 1;
+// Decodes and opens a PKCS#12 file's bytes in the calling thread's default
+// library context.
+enum class Pkcs12Result { kOk, kNotPkcs12, kCannotOpen };
+Pkcs12Result ParsePkcs12(const std::string& der, const std::string& password,
+                         Pkcs12Contents& out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(der.size()));
+  if (p12 == nullptr) return Pkcs12Result::kNotPkcs12;
+  const bool parsed = PKCS12_parse(p12, password.c_str(), &out.key, &out.cert, &out.chain) == 1;
   PKCS12_free(p12);
-  return parsed;
+  return parsed ? Pkcs12Result::kOk : Pkcs12Result::kCannotOpen;
 }
 
 // PKCS#12 files exported by Windows tools use RC2/3DES, which OpenSSL 3 reads
@@ -90,7 +85,8 @@ bool ParsePkcs12(const TlsFiles& files, Pkcs12Contents& out) {
 // context and the private one freed. (The legacy provider loaded process-wide
 // would keep its state until exit, and every later algorithm fetch would see
 // it.)
-bool ParseLegacyPkcs12(const TlsFiles& files, Pkcs12Contents& out) {
+bool ParseLegacyPkcs12(const std::string& der, const std::string& password,
+                       Pkcs12Contents& out) {
   OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
   if (lib == nullptr) return false;
   OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(lib, "legacy");
@@ -99,19 +95,19 @@ bool ParseLegacyPkcs12(const TlsFiles& files, Pkcs12Contents& out) {
   if (legacy != nullptr && fallback != nullptr) {
     Pkcs12Contents in_lib;
     OSSL_LIB_CTX* previous = OSSL_LIB_CTX_set0_default(lib);
-    parsed = ParsePkcs12(files, in_lib);
+    parsed = ParsePkcs12(der, password, in_lib) == Pkcs12Result::kOk;
     OSSL_LIB_CTX_set0_default(previous);
     if (parsed && in_lib.key != nullptr) {
-      out.key = CopyKeyToDefaultContext(in_lib.key);
+      out.key = CopyToDefaultContext(in_lib.key, i2d_PrivateKey, d2i_AutoPrivateKey);
       parsed = out.key != nullptr;
     }
     if (parsed && in_lib.cert != nullptr) {
-      out.cert = CopyCertToDefaultContext(in_lib.cert);
+      out.cert = CopyToDefaultContext(in_lib.cert, i2d_X509, d2i_X509);
       parsed = out.cert != nullptr;
     }
     for (int i = 0; parsed && in_lib.chain != nullptr && i < sk_X509_num(in_lib.chain); ++i) {
       if (out.chain == nullptr) out.chain = sk_X509_new_null();
-      X509* copy = CopyCertToDefaultContext(sk_X509_value(in_lib.chain, i));
+      X509* copy = CopyToDefaultContext(sk_X509_value(in_lib.chain, i), i2d_X509, d2i_X509);
       parsed = copy != nullptr && out.chain != nullptr && sk_X509_push(out.chain, copy) > 0;
       if (!parsed) X509_free(copy);
     }
@@ -123,24 +119,20 @@ bool ParseLegacyPkcs12(const TlsFiles& files, Pkcs12Contents& out) {
 }
 
 absl::Status UsePkcs12(SSL_CTX* ctx, const TlsFiles& files) {
-  {
-    BIO* bio = BIO_new_file(files.pkcs12.c_str(), "rb");
-    if (bio == nullptr) return Fail("cannot read", files.pkcs12);
-    PKCS12* p12 = d2i_PKCS12_bio(bio, nullptr);
-    BIO_free(bio);
-    if (p12 == nullptr) return Fail("not a PKCS#12 file:", files.pkcs12);
-    PKCS12_free(p12);
-  }
-  Pkcs12Contents contents;
-  bool parsed = ParsePkcs12(files, contents);
+  // Read once: a legacy file is decoded twice (ParseLegacyPkcs12).
+  std::ifstream in(files.pkcs12, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", files.pkcs12));
+  const std::string der((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Pkcs12Contents first;
+  Pkcs12Contents legacy;
+  const Pkcs12Result result = ParsePkcs12(der, files.password, first);
+  if (result == Pkcs12Result::kNotPkcs12) return Fail("not a PKCS#12 file:", files.pkcs12);
+  bool parsed = result == Pkcs12Result::kOk;
   if (!parsed) {
     ERR_clear_error();
-    Pkcs12Contents legacy;
-    parsed = ParseLegacyPkcs12(files, legacy);
-    std::swap(contents.key, legacy.key);
-    std::swap(contents.cert, legacy.cert);
-    std::swap(contents.chain, legacy.chain);
+    parsed = ParseLegacyPkcs12(der, files.password, legacy);
   }
+  const Pkcs12Contents& contents = result == Pkcs12Result::kOk ? first : legacy;
   if (!parsed) return Fail("cannot open (wrong --tls-password?)", files.pkcs12);
   if (contents.cert == nullptr || contents.key == nullptr) {
     return absl::InvalidArgumentError(

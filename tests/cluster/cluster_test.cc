@@ -144,7 +144,8 @@ class ClusterTest : public ::testing::Test {
 
   // Publishes raw payloads straight to NATS, as a foreign client would
   // (nats-server speaks a text protocol; a TCP socket is enough).
-  void PublishRaw(const std::vector<std::pair<std::string, std::string>>& messages) {
+  void PublishRaw(const std::vector<std::pair<std::string, std::string>>& messages,
+                  const std::string& reply_subject = "") {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(fd, 0);
     sockaddr_in addr{};
@@ -154,7 +155,8 @@ class ClusterTest : public ::testing::Test {
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     std::string out = "CONNECT {\"verbose\":false}\r\n";
     for (const auto& [subject, payload] : messages) {
-      absl::StrAppend(&out, "PUB ", subject, " ", payload.size(), "\r\n", payload, "\r\n");
+      absl::StrAppend(&out, "PUB ", subject, reply_subject.empty() ? "" : " ", reply_subject, " ",
+                      payload.size(), "\r\n", payload, "\r\n");
     }
     out += "PING\r\n";
     ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
@@ -412,22 +414,12 @@ TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
 TEST_F(ClusterTest, MalformedInterNodeMessagesAreDropped) {
   // Garbage on every cluster subject, straight from a raw NATS client, must
   // not disturb the nodes.
-  // nats-server speaks a text protocol; a raw TCP client is enough.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(nats_.port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  std::string out = "CONNECT {\"verbose\":false}\r\n";
+  std::vector<std::pair<std::string, std::string>> garbage;
   for (const char* subject : {"test.sigd.node.hello", "test.sigd.signal", "test.sigd.client.msg",
                               "test.sigd.rpc.list", "test.sigd.rpc.info"}) {
-    out += absl::StrCat("PUB ", subject, " test.sigd.reply.x.1 5\r\n\xff\x01gar\r\n");
+    garbage.emplace_back(subject, "\xff\x01gar");
   }
-  out += "PING\r\n";
-  ASSERT_EQ(write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
-  close(fd);
+  PublishRaw(garbage, "test.sigd.reply.x.1");
 
   // Each node drops all five, counts them, and stays whole.
   for (Node& node : nodes_) {
