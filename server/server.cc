@@ -272,6 +272,15 @@ absl::Status Server::Start() {
   if (cluster_ != nullptr) {
     if (absl::Status s = cluster_->Start(); !s.ok()) return s;
   }
+  // Every client is visited twice per --keepalive-seconds.
+  const auto tick = std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.keepalive) / 2,
+      std::chrono::milliseconds(100));
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    keepalive_.push_back(
+        std::make_unique<ws::KeepAliveSweep>(contexts_[i]->get_executor(), *hub_, i, tick));
+    keepalive_.back()->Start();
+  }
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
     threads_.emplace_back([ctx = context.get()] { ws::WriteBatcher::Run(*ctx); });

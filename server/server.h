@@ -32,6 +32,7 @@
 #include "server/rpc/signal_service.h"
 #include "server/util/token_store.h"
 #include "server/ws/context.h"
+#include "server/ws/keepalive.h"
 #include "server/ws/listener.h"
 
 namespace sigd {
@@ -88,6 +89,7 @@ class Server {
   std::unique_ptr<ws::TlsStore> tls_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;
+  std::vector<std::unique_ptr<ws::KeepAliveSweep>> keepalive_;  // one per I/O thread
   std::unique_ptr<util::TokenStore> tokens_;
   std::unique_ptr<auth::JwtVerifier> jwt_;  // only with a JWT key file
   std::unique_ptr<rpc::ControlPlane> control_;

@@ -50,6 +50,10 @@ class Client {
   // Starts a close handshake with this code. Any thread.
   virtual void Close(uint16_t code, std::string reason) = 0;
 
+  // Called on the client's shard thread by its transport's periodic
+  // keep-alive sweep (see ws/keepalive.h). Must not unregister synchronously.
+  virtual void KeepAliveTick() {}
+
   virtual uint64_t messages_in() const = 0;
   virtual uint64_t messages_out() const = 0;
 

@@ -49,6 +49,12 @@ void Hub::Unregister(Client& client) {
   }
 }
 
+void Hub::ForEachOnShard(size_t shard, absl::FunctionRef<void(Client&)> visit) {
+  for (auto& [path, members] : shards_[shard].by_path) {
+    for (Client* c : members) visit(*c);
+  }
+}
+
 uint64_t Hub::DeliverOnShard(size_t shard, std::string_view path, const Frame& frame) {
   auto& by_path = shards_[shard].by_path;
   uint64_t delivered = 0;

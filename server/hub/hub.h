@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "server/util/mutex.h"
 #include "boost/asio/any_io_executor.hpp"
@@ -78,6 +79,10 @@ class Hub {
   // Starts a close handshake on every client (shutdown).
   void CloseAll(uint16_t code, const std::string& reason);
 
+  // Calls `visit` for every client registered on `shard`, on that shard's
+  // thread. `visit` must not unregister a client synchronously.
+  void ForEachOnShard(size_t shard, absl::FunctionRef<void(Client&)> visit);
+
  private:
   struct Shard {
     boost::asio::any_io_executor executor;
@@ -88,7 +93,9 @@ class Hub {
   std::vector<Shard> shards_;
   std::atomic<size_t> count_{0};
   mutable util::Mutex mu_;
-  std::map<std::string, std::shared_ptr<Client>, std::less<>> by_id_ ABSL_GUARDED_BY(mu_);
+  // Keyed by a view of the client's own id: the entry's reference keeps the
+  // client, and so its id, alive.
+  std::map<std::string_view, std::shared_ptr<Client>, std::less<>> by_id_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sigd::hub

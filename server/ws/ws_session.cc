@@ -121,18 +121,22 @@ void WsSession::Enqueue(const hub::Frame& frame) {
 
 void WsSession::Run(beast::http::request<beast::http::string_body> request) {
   const config::Config& config = context_.config;
-  // Beast pings after idle_timeout/2 without input and gives up after another
-  // idle_timeout/2: ping after `keepalive`, close if nothing for as long again.
+  // Beast times the upgrade and the close handshake; idle clients are the
+  // shard's KeepAliveSweep's (Beast's idle timer would hold an armed wait on
+  // every connection).
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = config.handshake_timeout;
-  timeouts.idle_timeout = 2 * config.keepalive;
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [id = info_.id](websocket::response_type& res) {
-        res.set(beast::http::field::server, "sigd");
-        res.set("X-Signal-Client-Id", id);
-      }));
+  // The session outlives its upgrade, so the decorator can point at it
+  // rather than hold a copy of the id.
+  ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
+    res.set(beast::http::field::server, "sigd");
+    res.set("X-Signal-Client-Id", info_.id);
+  }));
+  // Any frame from the client, pings and pongs included, shows it is alive.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { silent_ticks_ = 0; });
   ws_.read_message_max(config.max_message_bytes);
 
   // The welcome frame is queued before the client is registered, so it is
@@ -210,6 +214,7 @@ void WsSession::OnMessageStart(beast::error_code ec, size_t bytes) {
     OnRead(ec, 0);
     return;
   }
+  silent_ticks_ = 0;
   if (bytes == 1) {
     read_buffer_.commit(net::buffer_copy(read_buffer_.prepare(1), net::buffer(&first_byte_, 1)));
   }
@@ -229,7 +234,9 @@ void WsSession::OnRead(beast::error_code ec, size_t) {
     // Beast has already answered protocol errors with the right close code
     // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
     if (!closing_) end_reason_ = ClassifyReadError(ec);
-    if (end_reason_ == CloseReason::kClient || end_reason_ == CloseReason::kReset) {
+    if (closing_ && end_reason_ == CloseReason::kTimeout) {
+      // KeepAliveTick cut the connection and said why.
+    } else if (end_reason_ == CloseReason::kClient || end_reason_ == CloseReason::kReset) {
       spdlog::debug("client {} on {} disconnected: {}", info_.id, info_.path, ec.message());
     } else {
       spdlog::info("client {} on {} from {} closed: {} ({})", info_.id, info_.path,
@@ -366,6 +373,28 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   } else if (closing_ && !close_sent_) {
     DoClose();
   }
+}
+
+void WsSession::KeepAliveTick() {
+  // A closing client is timed by its close timer.
+  if (!open_ || closing_ || !ws_.is_open()) return;
+  if (++silent_ticks_ >= kTimeoutAfterTicks) {
+    // No pong: the peer is gone or stuck. Cut the connection (no close
+    // handshake: it would only wait for the same silent peer); the read
+    // loop then ends and Finish counts the close as a timeout.
+    closing_ = true;
+    end_reason_ = CloseReason::kTimeout;
+    spdlog::info("client {} on {} from {} closed: no answer to a ping (keepalive)", info_.id,
+                 info_.path, info_.remote_address);
+    CloseSocket();
+    return;
+  }
+  if (silent_ticks_ != kPingAfterTicks || ping_in_flight_) return;
+  ping_in_flight_ = true;
+  ws_.async_ping({}, Pooled([self = shared_from_this()](beast::error_code ec) {
+    self->ping_in_flight_ = false;
+    if (ec) self->CloseSocket();
+  }));
 }
 
 void WsSession::CloseSocket() {

@@ -62,6 +62,13 @@ class WsSession : public hub::Client,
   }
   // Starts the write that ScheduleWrite deferred to the end of the burst.
   void FlushWrites() override;
+  // From the shard's KeepAliveSweep, every --keepalive-seconds / 2: pings a
+  // client silent for kPingAfterTicks ticks, cuts off one still silent
+  // kTimeoutAfterTicks ticks in (the pong did not come within
+  // --keepalive-seconds).
+  void KeepAliveTick() override;
+  static constexpr uint8_t kPingAfterTicks = 3;
+  static constexpr uint8_t kTimeoutAfterTicks = 5;
 
  private:
   void OnAccept(boost::beast::error_code ec);
@@ -118,6 +125,10 @@ class WsSession : public hub::Client,
   bool closing_ = false;     // no more frames accepted
   bool close_sent_ = false;
   bool registered_ = false;
+  bool ping_in_flight_ = false;
+  // Keep-alive ticks since the client last sent anything (a frame, a ping, a
+  // pong); reset by every read.
+  uint8_t silent_ticks_ = 0;
   uint16_t close_code_ = 1000;
   CloseReason end_reason_ = CloseReason::kReset;
   std::string close_reason_;

@@ -1,9 +1,12 @@
 // The browser side of sigd, end to end: real Beast WebSocket clients against
 // an in-process server on loopback port 0.
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/hub/frame.h"
+#include "server/metrics.h"
 #include "tests/support/test_server.h"
 #include "tests/support/ws_client.h"
 
@@ -192,10 +195,39 @@ TEST(WebSocket, DisconnectedClientIsUnlisted) {
 
 TEST(WebSocket, SilentClientIsPingedThenDropped) {
   TestServer server([](config::Config& c) { c.keepalive = std::chrono::seconds(1); });
+  auto timeouts = [&] {
+    return server.server().metrics().closes[static_cast<int>(CloseReason::kTimeout)].load();
+  };
   WsClient silent;  // never reads, so never answers a ping
   ASSERT_TRUE(silent.Connect(server.ws_port(), "/").ok());
   ASSERT_EQ(server.server().hub().size(), 1u);
   EXPECT_TRUE(WaitFor([&] { return server.server().hub().size() == 0; }, 10s));
+  EXPECT_EQ(timeouts(), 1u);
+}
+
+// A client that sends nothing but answers pings is alive: it stays through
+// several keep-alive rounds, each of which would have dropped it otherwise.
+TEST(WebSocket, ClientAnsweringPingsStaysConnected) {
+  TestServer server([](config::Config& c) { c.keepalive = std::chrono::seconds(1); });
+  WsClient quiet;
+  ASSERT_TRUE(quiet.Connect(server.ws_port(), "/").ok());
+  // Reading answers pings; once three have come (a drop comes one
+  // keep-alive period after an unanswered ping), the server sends "done".
+  std::thread release([&] {
+    if (WaitFor([&] { return quiet.pings_received() >= 3; }, 30s)) {
+      (void)server.server().hub().Publish({}, hub::TextFrame("done"));
+    }
+  });
+  absl::StatusOr<std::string> frame = quiet.Read(40s);
+  release.join();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(*frame, "done");
+  EXPECT_GE(quiet.pings_received(), 3);
+  EXPECT_EQ(server.server().metrics().closes[static_cast<int>(CloseReason::kTimeout)].load(), 0u);
+  ASSERT_EQ(server.server().hub().size(), 1u);
+  // And it still talks both ways.
+  ASSERT_TRUE(quiet.Send(R"({"message":"still here"})").ok());
+  EXPECT_EQ(*quiet.Read(), "still here");
 }
 
 // Frames queued for a client go out many per write (sigd's own frame writer),

@@ -1,5 +1,6 @@
 #include "tests/support/ws_client.h"
 
+#include <atomic>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -28,6 +29,7 @@ struct WsClient::Impl {
   std::map<std::string, std::string> headers;
   uint16_t close_code = 0;
   int pongs = 0;
+  std::atomic<int> pings{0};
   bool broken = false;
 
   // Runs the io_context until `done` or the deadline; on timeout cancels the
@@ -85,6 +87,7 @@ absl::Status WsClient::Connect(uint16_t port, std::string target,
 
   m.ws.control_callback([&m](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong) ++m.pongs;
+    if (kind == websocket::frame_type::ping) m.pings.fetch_add(1);
   });
   m.ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [name, value] : headers) req.set(name, value);
@@ -132,6 +135,7 @@ absl::Status WsClient::Ping(std::chrono::milliseconds timeout) {
 }
 
 int WsClient::pongs_received() const { return impl_->pongs; }
+int WsClient::pings_received() const { return impl_->pings.load(); }
 
 absl::StatusOr<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;

@@ -53,6 +53,8 @@ class WsClient {
   // Sends a ping; the server's pong is counted while reading (pongs_received).
   absl::Status Ping(std::chrono::milliseconds timeout = 5s);
   int pongs_received() const;
+  // Pings from the server, answered while reading. Any thread may ask.
+  int pings_received() const;
 
   bool last_was_binary() const;
   uint16_t close_code() const;
