@@ -9,7 +9,9 @@
 // write that arrives while the other party's write is in flight waits until
 // that one is done. Beast never has more than one write of its own pending
 // (its write lock), and sigd's writer never more than one, so one waiting
-// slot is enough.
+// slot is enough. sigd's writer may also write to a plain socket directly
+// (one non-blocking sendmsg) while writing() is false, i.e. when no write of
+// either party is on the socket.
 //
 // The layer is generic over the stream below (Transport: plain TCP or TLS):
 // it only uses async_read_some/async_write_some and forwards teardown.
@@ -59,7 +61,7 @@ class GatedStream {
         WriteOp<ConstBuffers>{*this, buffers}, handler, next_);
   }
 
-  // Whether a write is on the socket now (tests and assertions).
+  // Whether a write is on the socket now (or waiting for it).
   bool writing() const { return busy_; }
 
  private:

@@ -1,6 +1,10 @@
 #include "server/ws/ws_session.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <new>
 #include <type_traits>
@@ -314,26 +318,82 @@ void WsSession::DoWrite() {
   in_flight_ = static_cast<uint32_t>(n);
   // The payload buffers point into the shared strings, which stay put even if
   // frames_ reallocates while the write is on the socket.
-  auto on_write = Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
-    self->OnWrite(ec, bytes);
-  });
+  std::array<net::const_buffer, 2> single;
+  net::const_buffer* first;
+  net::const_buffer* last;
+  size_t total = bytes;
   if (n == 1) {
     const hub::Frame& frame = frames_[head_];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
-    const std::array<net::const_buffer, 2> buffers{net::buffer(header_, header),
-                                                  net::buffer(*frame.data)};
-    ws_.next_layer().async_write_some(buffers, std::move(on_write));
+    single = {net::buffer(header_, header), net::buffer(*frame.data)};
+    first = single.data();
+    last = first + 2;
+    total += header;
+  } else {
+    if (batch_ == nullptr) batch_ = NewWriteBatch();
+    for (size_t i = 0; i < n; ++i) {
+      const hub::Frame& frame = frames_[head_ + i];
+      const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
+      batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
+      batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
+      total += header;
+    }
+    first = batch_->buffers;
+    last = first + 2 * n;
+  }
+  beast::error_code ec;
+  const size_t written = WriteNow(first, last, ec);
+  if (ec || written == total) {
+    OnWrite(ec, written);
     return;
   }
-  if (batch_ == nullptr) batch_ = NewWriteBatch();
-  for (size_t i = 0; i < n; ++i) {
-    const hub::Frame& frame = frames_[head_ + i];
-    const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
-    batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
-    batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
+  // The socket took part of it (or nothing, or another write is in flight):
+  // the rest goes the asynchronous way, behind whatever holds the gate.
+  for (size_t skip = written; skip > 0 || first->size() == 0;) {
+    if (skip < first->size()) {
+      *first += skip;
+      break;
+    }
+    skip -= first->size();
+    ++first;
   }
-  ws_.next_layer().async_write_some(BufferSpan{batch_->buffers, batch_->buffers + 2 * n},
-                                    std::move(on_write));
+  auto on_write = Pooled([self = shared_from_this(), written](beast::error_code ec, size_t bytes) {
+    self->OnWrite(ec, written + bytes);
+  });
+  if (n == 1) {
+    // A copy of the (at most two) buffers left: `single` dies with this call.
+    std::array<net::const_buffer, 2> rest{};
+    std::copy(first, last, rest.begin());
+    ws_.next_layer().async_write_some(rest, std::move(on_write));
+    return;
+  }
+  ws_.next_layer().async_write_some(BufferSpan{first, last}, std::move(on_write));
+}
+
+size_t WsSession::WriteNow(const net::const_buffer* first, const net::const_buffer* last,
+                           beast::error_code& ec) {
+  // Only plain TCP, and only while no write (Beast's control frame, or an
+  // earlier data write) is on the socket: bytes must never interleave.
+  Transport& transport = ws_.next_layer().next_layer();
+  if (transport.is_tls() || ws_.next_layer().writing()) return 0;
+  std::array<iovec, 2 * kMaxBatchFrames> iov;
+  size_t count = 0;
+  for (const net::const_buffer* b = first; b != last; ++b) {
+    iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
+  }
+  msghdr message{};
+  message.msg_iov = iov.data();
+  message.msg_iovlen = count;
+  while (true) {
+    const ssize_t sent = ::sendmsg(transport.socket().native_handle(), &message,
+                                   MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<size_t>(sent);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = beast::error_code(errno, boost::system::system_category());
+    }
+    return 0;
+  }
 }
 
 void WsSession::OnWrite(beast::error_code ec, size_t) {

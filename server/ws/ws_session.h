@@ -79,6 +79,12 @@ class WsSession : public hub::Client,
   // done (WriteBatcher), so frames of several messages share one write.
   void ScheduleWrite();
   void DoWrite();
+  // Writes [first, last) at once if the socket takes it without blocking
+  // (plain TCP, no write in flight): the bytes written, maybe fewer than
+  // asked or none. Most writes complete here, which saves Asio's operation,
+  // its reactor lock and the posted completion; the rest go asynchronously.
+  size_t WriteNow(const boost::asio::const_buffer* first, const boost::asio::const_buffer* last,
+                  boost::beast::error_code& ec);
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void StartClose(uint16_t code, std::string reason);
   // Closes the client with 1008 when its JWT expires.
