@@ -13,6 +13,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/ws/write_batcher.h"
+#include "server/ws/ws_session.h"
 #include "server/util/client_id.h"
 #include "spdlog/spdlog.h"
 
@@ -272,10 +273,9 @@ absl::Status Server::Start() {
   if (cluster_ != nullptr) {
     if (absl::Status s = cluster_->Start(); !s.ok()) return s;
   }
-  // Every client is visited twice per --keepalive-seconds.
-  const auto tick = std::max<std::chrono::milliseconds>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(config_.keepalive) / 2,
-      std::chrono::milliseconds(100));
+  // Every client is visited kTicksPerKeepalive times per --keepalive-seconds.
+  const auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(config_.keepalive) /
+                    ws::WsSession::kTicksPerKeepalive;
   for (size_t i = 0; i < contexts_.size(); ++i) {
     keepalive_.push_back(
         std::make_unique<ws::KeepAliveSweep>(contexts_[i]->get_executor(), *hub_, i, tick));

@@ -9,7 +9,7 @@
 // WsSession::KeepAliveTick: ping after --keepalive-seconds of silence, cut
 // off when the pong does not come within as long again).
 //
-//   KeepAliveSweep sweep(context.get_executor(), hub, shard, keepalive / 2);
+//   KeepAliveSweep sweep(context.get_executor(), hub, shard, keepalive / 4);
 //   sweep.Start();  // before the thread runs its io_context, or on it
 #ifndef SIGD_SERVER_WS_KEEPALIVE_H_
 #define SIGD_SERVER_WS_KEEPALIVE_H_

@@ -19,9 +19,19 @@ void WriteBatcher::Run(boost::asio::io_context& context) {
   // each; they must not use up the burst, or the messages read behind them
   // would be written one per write again.
   size_t last_flush = 0;
-  while (context.run_one() > 0) {
+  while (true) {
+    // Block only when nothing waits for a flush: a writer deferred by the
+    // previous flush must not wait for an unrelated event (a write that
+    // completes at once posts no completion).
+    size_t n = 0;
+    if (list.empty()) {
+      if (context.run_one() == 0) break;
+      n = 1;
+    } else if (context.stopped()) {
+      break;
+    }
     const size_t burst = kBurst + last_flush;
-    for (size_t n = 1; n < burst && context.poll_one() > 0; ++n) {
+    for (; n < burst && context.poll_one() > 0; ++n) {
     }
     // A writer deferred by a FlushWrites call below waits for the next burst.
     flushing.swap(list);

@@ -259,6 +259,7 @@ void WsSession::OnRead(beast::error_code ec, size_t) {
     messages_in_.fetch_add(1, std::memory_order_relaxed);
     context_.inbound.OnMessage(*this, message, ws_.got_text());
   }
+  silent_ticks_ = 0;
   // The buffer goes back to the thread's pool until the next message.
   read_buffer_.consume(read_buffer_.size());
   read_buffer_.shrink_to_fit();
@@ -285,13 +286,16 @@ void WsSession::ScheduleWrite() {
   // A full write's worth is queued: waiting for the burst to end would only
   // let the queue grow towards its limit (a client's own burst of messages
   // must not make it a slow consumer).
-  if (frames_.size() - head_ >= kMaxBatchFrames || queued_bytes_ >= kMaxBatchBytes) {
-    DoWrite();
-    return;
+  const bool full = frames_.size() - head_ >= kMaxBatchFrames || queued_bytes_ >= kMaxBatchBytes;
+  if (!full) {
+    if (write_deferred_) return;
+    if (WriteBatcher::Defer(shared_from_this())) {
+      write_deferred_ = true;
+      return;
+    }
   }
-  if (write_deferred_) return;
-  if (WriteBatcher::Defer(shared_from_this())) {
-    write_deferred_ = true;
+  if (completing_now_) {
+    write_again_ = true;  // DoWrite's loop writes it
   } else {
     DoWrite();
   }
@@ -303,6 +307,13 @@ void WsSession::FlushWrites() {
 }
 
 void WsSession::DoWrite() {
+  do {
+    write_again_ = false;
+    WriteQueued();
+  } while (write_again_ && !writing_ && head_ < frames_.size());
+}
+
+void WsSession::WriteQueued() {
   // Once Beast has started a close (the peer's close, a protocol error, a
   // timeout) no data frame may follow its close frame.
   if (!ws_.is_open()) return;
@@ -344,7 +355,9 @@ void WsSession::DoWrite() {
   beast::error_code ec;
   const size_t written = WriteNow(first, last, ec);
   if (ec || written == total) {
+    completing_now_ = true;
     OnWrite(ec, written);
+    completing_now_ = false;
     return;
   }
   // The socket took part of it (or nothing, or another write is in flight):

@@ -62,13 +62,14 @@ class WsSession : public hub::Client,
   }
   // Starts the write that ScheduleWrite deferred to the end of the burst.
   void FlushWrites() override;
-  // From the shard's KeepAliveSweep, every --keepalive-seconds / 2: pings a
-  // client silent for kPingAfterTicks ticks, cuts off one still silent
-  // kTimeoutAfterTicks ticks in (the pong did not come within
-  // --keepalive-seconds).
+  // From the shard's KeepAliveSweep, every --keepalive-seconds / 4: pings a
+  // client silent for kPingAfterTicks ticks (at least --keepalive-seconds,
+  // at most a quarter more), cuts off one still silent kTimeoutAfterTicks
+  // ticks in (no pong within --keepalive-seconds of the ping).
   void KeepAliveTick() override;
-  static constexpr uint8_t kPingAfterTicks = 3;
-  static constexpr uint8_t kTimeoutAfterTicks = 5;
+  static constexpr uint8_t kTicksPerKeepalive = 4;
+  static constexpr uint8_t kPingAfterTicks = kTicksPerKeepalive + 1;
+  static constexpr uint8_t kTimeoutAfterTicks = kPingAfterTicks + kTicksPerKeepalive;
 
  private:
   void OnAccept(boost::beast::error_code ec);
@@ -78,7 +79,10 @@ class WsSession : public hub::Client,
   // Writes what is queued once the thread's current burst of handlers is
   // done (WriteBatcher), so frames of several messages share one write.
   void ScheduleWrite();
+  // Writes what is queued, again and again while each write completes at
+  // once and leaves a full batch behind (a loop, not a recursion).
   void DoWrite();
+  void WriteQueued();
   // Writes [first, last) at once if the socket takes it without blocking
   // (plain TCP, no write in flight): the bytes written, maybe fewer than
   // asked or none. Most writes complete here, which saves Asio's operation,
@@ -132,6 +136,8 @@ class WsSession : public hub::Client,
   bool close_sent_ = false;
   bool registered_ = false;
   bool ping_in_flight_ = false;
+  bool completing_now_ = false;  // OnWrite runs inside WriteQueued
+  bool write_again_ = false;     // ... and left a full batch for DoWrite's loop
   // Keep-alive ticks since the client last sent anything (a frame, a ping, a
   // pong); reset by every read.
   uint8_t silent_ticks_ = 0;
