@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/runner.h"
 
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
   RaiseOpenFileLimit();
+  // As in sigd's main: no Mutex deadlock bookkeeping in gRPC's locks.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const sigd::bench::Report report = sigd::bench::RunBenchmark(options);
   const std::string line = report.dump();
   std::fprintf(stdout, "%s\n", line.c_str());

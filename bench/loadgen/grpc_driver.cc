@@ -1,6 +1,8 @@
 #include "bench/loadgen/grpc_driver.h"
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -144,7 +146,11 @@ void GrpcDriver::HandleLoop(std::string route) {
       subscribed_.store(true);
     } else if (event.kind() == sigd::v1::MESSAGE) {
       handled_.fetch_add(1, std::memory_order_relaxed);
-      Send(TextOfMessage(event.data().message_json()), event.client().id());
+      std::string text = TextOfMessage(event.data().message_json());
+      if (std::optional<Payload> payload = ParsePayload(text)) {
+        event_latency_.Record(NowNs() - payload->send_ns);
+      }
+      Send(std::move(text), event.client().id());
     }
   }
   grpc::Status status = reader->Finish();

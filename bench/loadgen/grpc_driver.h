@@ -16,6 +16,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "bench/loadgen/latency_histogram.h"
 #include "bench/loadgen/shared_state.h"
 #include "signal.grpc.pb.h"
 
@@ -43,6 +44,9 @@ class GrpcDriver {
 
   uint64_t errors() const { return errors_.load(); }
   uint64_t handled() const { return handled_.load(); }
+  // route-rtt: from a client's send to the backend reading its event (the
+  // first leg of the round trip). Read it after Stop().
+  const LatencyHistogram& event_latency() const { return event_latency_; }
   std::string first_error() const;
 
  private:
@@ -58,6 +62,7 @@ class GrpcDriver {
   grpc::ClientContext subscribe_context_;
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> handler_done_{false};
+  LatencyHistogram event_latency_;  // written by the handler thread only
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> handled_{0};

@@ -300,7 +300,10 @@ class Runner {
     if (!merged.first_foreign.empty()) report_["first_foreign"] = merged.first_foreign;
     if (grpc_) {
       report_["grpc_errors"] = grpc_->errors();
-      if (o_.mode == Mode::kRouteRtt) report_["route_events"] = grpc_->handled();
+      if (o_.mode == Mode::kRouteRtt) {
+        report_["route_events"] = grpc_->handled();
+        report_["route_event_latency_us"] = LatencyReport(grpc_->event_latency());
+      }
       if (std::string e = grpc_->first_error(); !e.empty()) report_["grpc_first_error"] = e;
     }
     if (std::string e = FirstWorkerError(); !e.empty()) report_["first_error"] = e;
