@@ -4,8 +4,8 @@
 #include <sys/uio.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <new>
 #include <type_traits>
 #include <utility>
