@@ -76,7 +76,7 @@ struct Metrics {
   Counter unknown_client{0};         // error frame unknown_client
   Counter slow_clients_dropped{0};   // clients whose outbound queue filled (closed 1013)
   Counter frames_dropped_slow{0};    // queued frames lost when a slow client was dropped
-  Counter frames_dropped_gone{0};    // queued frames for a client that went away first
+  Counter frames_dropped_gone{0};    // queued or failed-write frames of a client that went away
   Counter route_events{0};           // MESSAGE events queued to subscribers
   Counter route_busy{0};             // HANDLE groups that could not take an event
   Counter no_handler{0};

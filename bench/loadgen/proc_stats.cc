@@ -54,26 +54,30 @@ std::optional<uint64_t> ReadVmRssBytes(int pid) {
   return std::nullopt;
 }
 
-std::optional<std::vector<CpuSample>> ReadProcessesCpu(const std::vector<int>& pids) {
+namespace {
+
+// `read` for every process, in order; nullopt if there is none or any fails.
+template <typename T>
+std::optional<std::vector<T>> ReadEach(const std::vector<int>& pids,
+                                       std::optional<T> (*read)(int)) {
   if (pids.empty()) return std::nullopt;
-  std::vector<CpuSample> samples;
+  std::vector<T> values;
   for (int pid : pids) {
-    std::optional<CpuSample> sample = ReadProcessCpu(pid);
-    if (!sample) return std::nullopt;
-    samples.push_back(*sample);
+    std::optional<T> value = read(pid);
+    if (!value) return std::nullopt;
+    values.push_back(*value);
   }
-  return samples;
+  return values;
+}
+
+}  // namespace
+
+std::optional<std::vector<CpuSample>> ReadProcessesCpu(const std::vector<int>& pids) {
+  return ReadEach<CpuSample>(pids, &ReadProcessCpu);
 }
 
 std::optional<std::vector<uint64_t>> ReadVmRssBytes(const std::vector<int>& pids) {
-  if (pids.empty()) return std::nullopt;
-  std::vector<uint64_t> values;
-  for (int pid : pids) {
-    std::optional<uint64_t> rss = ReadVmRssBytes(pid);
-    if (!rss) return std::nullopt;
-    values.push_back(*rss);
-  }
-  return values;
+  return ReadEach<uint64_t>(pids, static_cast<std::optional<uint64_t> (*)(int)>(&ReadVmRssBytes));
 }
 
 CpuSample SumSamples(const std::vector<CpuSample>& samples) {

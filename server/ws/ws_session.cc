@@ -434,7 +434,10 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
     batch_ = nullptr;
   }
   if (ec) {
-    // The stream is unusable; closing the socket ends the read loop.
+    // The stream is unusable; closing the socket ends the read loop. The
+    // frames of the failed write never arrived whole: counted like the ones
+    // still queued, which Finish drops.
+    context_.metrics.frames_dropped_gone.fetch_add(written, std::memory_order_relaxed);
     CloseSocket();
     return;
   }
