@@ -134,28 +134,75 @@ bool GrpcDriver::StartRouteHandler(const std::string& route, double timeout_s,
   return true;
 }
 
+// The backend runs on one thread that polls one completion queue for both
+// the event stream and its answers: the thread that reads an event is the
+// one that sends the answer and sees it finish, as a backend built for
+// latency would be. (The callback API would hand each completion to another
+// thread, which here costs more than sigd does.)
 void GrpcDriver::HandleLoop(std::string route) {
+  struct Answer {
+    grpc::ClientContext context;
+    sigd::v1::SendSignalRequest request;
+    sigd::v1::SendSignalResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<sigd::v1::SendSignalResponse>> reader;
+  };
+  // Tags: the stream's steps are these two addresses; anything else is an Answer.
+  char stream_started = 0;
+  char stream_read = 0;
+  char stream_finished = 0;
+
   sigd::v1::SubscribeSignalsRequest request;
   request.add_routes(route);
   request.set_mode(sigd::v1::SubscribeSignalsRequest::HANDLE);
-  std::unique_ptr<grpc::ClientReader<sigd::v1::SignalEvent>> reader =
-      stub_->SubscribeSignals(&subscribe_context_, request);
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::ClientAsyncReader<sigd::v1::SignalEvent>> stream =
+      stub_->PrepareAsyncSubscribeSignals(&subscribe_context_, request, &cq);
+  stream->StartCall(&stream_started);
   sigd::v1::SignalEvent event;
-  while (reader->Read(&event)) {
-    if (event.kind() == sigd::v1::SUBSCRIBED) {
-      subscribed_.store(true);
-    } else if (event.kind() == sigd::v1::MESSAGE) {
-      handled_.fetch_add(1, std::memory_order_relaxed);
-      std::string text = TextOfMessage(event.data().message_json());
-      if (std::optional<Payload> payload = ParsePayload(text)) {
-        event_latency_.Record(NowNs() - payload->send_ns);
+  grpc::Status stream_status;
+  bool stream_open = true;
+  int64_t answers = 0;
+  void* tag = nullptr;
+  bool ok = false;
+  while ((stream_open || answers > 0) && cq.Next(&tag, &ok)) {
+    if (tag == &stream_started || tag == &stream_read) {
+      if (!ok) {
+        stream->Finish(&stream_status, &stream_finished);
+        continue;
       }
-      Send(std::move(text), event.client().id());
+      if (tag == &stream_read && event.kind() == sigd::v1::SUBSCRIBED) {
+        subscribed_.store(true);
+      } else if (tag == &stream_read && event.kind() == sigd::v1::MESSAGE) {
+        handled_.fetch_add(1, std::memory_order_relaxed);
+        std::string text = TextOfMessage(event.data().message_json());
+        if (std::optional<Payload> payload = ParsePayload(text)) {
+          event_latency_.Record(NowNs() - payload->send_ns);
+        }
+        auto* answer = new Answer;
+        answer->request.set_text(std::move(text));
+        answer->request.set_client_id(event.client().id());
+        answer->context.set_deadline(DeadlineIn(10));
+        answer->reader = stub_->PrepareAsyncSendSignal(&answer->context, answer->request, &cq);
+        answer->reader->StartCall();
+        answer->reader->Finish(&answer->response, &answer->status, answer);
+        ++answers;
+      }
+      stream->Read(&event, &stream_read);
+    } else if (tag == &stream_finished) {
+      stream_open = false;
+      if (!stream_status.ok() && stream_status.error_code() != grpc::StatusCode::CANCELLED) {
+        RecordError("SubscribeSignals: " + stream_status.error_message());
+      }
+    } else {
+      auto* answer = static_cast<Answer*>(tag);
+      if (!answer->status.ok()) RecordError("SendSignal: " + answer->status.error_message());
+      --answers;
+      delete answer;
     }
   }
-  grpc::Status status = reader->Finish();
-  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-    RecordError("SubscribeSignals: " + status.error_message());
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
   }
   handler_done_.store(true);
 }

@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/rpc/convert.h"
+#include "server/ws/write_batcher.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd::rpc {
@@ -57,10 +58,14 @@ void ControlPlane::SendSignal(
         {.path = request.path(), .client_id = request.client_id()}, *std::move(frame),
         [this, shared_done](uint64_t delivered) {
           if (delivered > 0) metrics_.signals_sent.fetch_add(1, std::memory_order_relaxed);
-          sigd::v1::SendSignalResponse response;
-          response.set_delivered(delivered);
-          response.set_nodes(1);
-          (*shared_done)(std::move(response));
+          // On the I/O thread that delivered last: the answer is written by
+          // gRPC inline, so it goes after that thread's frames, not before.
+          ws::WriteBatcher::AfterFlush([shared_done, delivered] {
+            sigd::v1::SendSignalResponse response;
+            response.set_delivered(delivered);
+            response.set_nodes(1);
+            (*shared_done)(std::move(response));
+          });
         });
     if (!status.ok()) (*shared_done)(status);
     return;
@@ -111,7 +116,9 @@ void ControlPlane::SendSignal(
 
   absl::Status local = hub_.Publish(
       {.path = request.path(), .client_id = request.client_id()}, *std::move(frame),
-      [shared](uint64_t delivered) { (*shared)(delivered, true, nullptr); });
+      [shared](uint64_t delivered) {
+        ws::WriteBatcher::AfterFlush([shared, delivered] { (*shared)(delivered, true, nullptr); });
+      });
   if (!local.ok()) (*shared)(0, false, nullptr);
   if (!client_id.empty() && local.ok()) {
     cluster::Gathered g;

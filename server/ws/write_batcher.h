@@ -17,6 +17,7 @@
 #ifndef SIGD_SERVER_WS_WRITE_BATCHER_H_
 #define SIGD_SERVER_WS_WRITE_BATCHER_H_
 
+#include <functional>
 #include <memory>
 
 #include "boost/asio/io_context.hpp"
@@ -42,6 +43,12 @@ class WriteBatcher {
   // Defers writer->FlushWrites() to the end of the current burst. False when
   // this thread is not inside Run (the caller then writes at once).
   static bool Defer(std::shared_ptr<Writer> writer);
+
+  // Runs `fn` once the writes deferred so far in this burst have been
+  // started: what answers a publisher (a gRPC reply, written inline by
+  // gRPC) goes after the frames it published, not ahead of them. Runs `fn`
+  // at once when this thread is not inside Run.
+  static void AfterFlush(std::function<void()> fn);
 
   // Bounds how long frames wait under sustained load. Measured in `max`
   // (1,000 clients): 128 gave 0.90 system calls per delivery, 1,024 0.14.

@@ -105,6 +105,42 @@ TEST(WriteBatcher, AWriterDeferredDuringAFlushIsFlushedWithoutAnotherEvent) {
       << "flushes: " << writer->flushes.load();
 }
 
+TEST(WriteBatcher, AfterFlushOutsideTheLoopRunsAtOnce) {
+  bool ran = false;
+  WriteBatcher::AfterFlush([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
+// A publisher's answer (queued with AfterFlush by the handler that delivered)
+// goes after the burst's frames are written, not before them.
+TEST(WriteBatcher, AfterFlushRunsOnceTheBurstsWritesAreStarted) {
+  net::io_context context(1);
+  auto writer = std::make_shared<Recorder>();
+  writer->self = writer;
+  std::atomic<bool> answered{false};
+  net::post(context, [writer, &answered] {
+    writer->events.push_back("deliver");
+    EXPECT_TRUE(WriteBatcher::Defer(writer));
+    WriteBatcher::AfterFlush([writer, &answered] {
+      writer->events.push_back("answer");
+      // Queued from an AfterFlush callback: runs too, without another event.
+      WriteBatcher::AfterFlush([&answered] { answered = true; });
+    });
+    writer->events.push_back("handler end");
+  });
+  IoThread thread(context);
+  ASSERT_TRUE(WaitFor([&] { return answered.load(); }, 5s));
+  std::atomic<bool> checked{false};
+  std::vector<std::string> events;
+  net::post(context, [&] {
+    events = writer->events;
+    checked = true;
+  });
+  ASSERT_TRUE(WaitFor([&] { return checked.load(); }, 5s));
+  const std::vector<std::string> expected = {"deliver", "handler end", "flush", "answer"};
+  EXPECT_EQ(events, expected);
+}
+
 TEST(HandlerPool, AFreedBlockIsReusedForTheSameSizeClass) {
   void* first = HandlerPool::Allocate(200);
   std::memset(first, 0xab, 200);
