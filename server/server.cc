@@ -234,14 +234,14 @@ absl::Status Server::Start() {
     control_->SetCluster(cluster_.get());
     inbound_->SetCluster(cluster_.get());
   }
-  // grpc.health.v1 and server reflection, so grpcurl-style tools work
-  // without the proto file.
-  grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection, so grpcurl-style tools work without the proto file.
+  // Health is sigd's own (rpc/health_service.h): gRPC's default one runs on
+  // the callback threads that sigd's completion queue exists to avoid.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(config_.grpc_listen, *grpc_credentials, &grpc_port);
-  builder.RegisterService(service_.get());
+  service_->Register(builder);
   // Find dead backends (a subscriber whose host vanished holds its routes
   // until the stream breaks): ping idle connections, and allow clients to
   // ping as often as every 10 s.
@@ -258,8 +258,8 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen for gRPC on ", config_.grpc_listen));
   }
   grpc_port_ = static_cast<uint16_t>(grpc_port);
-  grpc_server_->GetHealthCheckService()->SetServingStatus("", true);
-  grpc_server_->GetHealthCheckService()->SetServingStatus("sigd.v1.SignalService", true);
+  service_->Start();
+  service_->SetServing(true);
 
   if (admin_endpoint) {
     admin_ = std::make_shared<admin::AdminServer>(
@@ -323,10 +323,11 @@ void Server::Stop() {
   stopped_ = true;
   if (!started_) {
     if (grpc_server_) grpc_server_->Shutdown();
+    if (service_) service_->Stop();  // after the server, as gRPC requires
     return;
   }
   ready_.store(false);
-  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  service_->SetServing(false);
   listener_->Stop();
   // Streams first, so backends learn at once; they flush what is queued.
   service_->EndAllStreams();
@@ -338,6 +339,9 @@ void Server::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // Operations started from now on (an I/O thread answering a SendSignal)
+  // are refused, and their calls freed.
+  service_->Stop();
   if (admin_) admin_->Stop();
   // After gRPC: no call can start an ask any more; those in flight finish.
   if (cluster_ != nullptr) cluster_->Stop();

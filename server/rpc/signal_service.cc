@@ -16,14 +16,8 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, grpc::Status status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(std::move(status));
-  return reactor;
-}
-
-std::string_view AuthorizationOf(const grpc::CallbackServerContext* context) {
-  const auto& metadata = context->client_metadata();
+std::string_view AuthorizationOf(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return {};
   return std::string_view(it->second.data(), it->second.size());
@@ -31,44 +25,156 @@ std::string_view AuthorizationOf(const grpc::CallbackServerContext* context) {
 
 }  // namespace
 
-grpc::Status SignalService::Authorize(const grpc::CallbackServerContext* context,
+grpc::Status SignalService::Authorize(const grpc::ServerContext& context,
                                       std::string_view method) const {
-  return ToGrpc(control_.Authorize(AuthorizationOf(context), context->peer(), method));
+  return ToGrpc(control_.Authorize(AuthorizationOf(context), context.peer(), method));
 }
+
+// One SubscribeSignals call: the gRPC side of a SubscriberSink. Deleted once
+// both the done tag (the call is over) and the finish have completed. The
+// done tag of a cancelled call may come first, while another thread is about
+// to start a write: the finish is what waits for that write, so the call
+// lives until then.
+class SignalService::SubscribeCall final : public SubscriberStream {
+ public:
+  explicit SubscribeCall(SignalService* service)
+      : service_(service), writer_(&context_), arrived_(this), wrote_(this), done_(this),
+        finished_(this) {}
+
+  void Arm() {
+    context_.AsyncNotifyWhenDone(&done_);
+    grpc::ServerCompletionQueue* cq = service_->queue_->cq();
+    service_->queue_->Start(&arrived_, [&] {
+      service_->async_.RequestSubscribeSignals(&context_, &request_, &writer_, cq, cq,
+                                               &arrived_);
+    });
+  }
+
+  grpc::ServerContext& context() { return context_; }
+  const sigd::v1::SubscribeSignalsRequest& request() const { return request_; }
+  void set_sink(std::shared_ptr<SubscriberSink> sink) { sink_ = std::move(sink); }
+
+  void StartWrite(const sigd::v1::SignalEvent* event) override {
+    pending_.fetch_add(1);
+    service_->queue_->Start(&wrote_, [&] { writer_.Write(*event, &wrote_); });
+  }
+
+  void Finish(grpc::Status status) override {
+    service_->queue_->Start(&finished_, [&] { writer_.Finish(status, &finished_); });
+  }
+
+ private:
+  void OnArrived(bool ok) {
+    if (!ok) {  // shutting down: no call came, so no done tag will either
+      delete this;
+      return;
+    }
+    service_->ArmSubscribe();
+    pending_.store(2);  // the done tag and the finish
+    service_->Subscribe(this);
+  }
+
+  void OnWrote(bool ok) {
+    std::shared_ptr<SubscriberSink> sink = sink_;
+    Release();  // not the last: the finish comes after this write
+    sink->OnWriteDone(ok);
+  }
+
+  void OnDone(bool) {
+    std::shared_ptr<SubscriberSink> sink = sink_;
+    // Cancelled (the backend went away, or shutdown): end the stream,
+    // dropping what is queued; a finished call ends nothing more.
+    if (context_.IsCancelled()) sink->End(grpc::Status::CANCELLED, /*flush=*/false);
+    Release();
+  }
+
+  void OnFinished(bool) { Release(); }
+
+  void Release() {
+    if (pending_.fetch_sub(1) != 1) return;
+    std::shared_ptr<SubscriberSink> sink = std::move(sink_);
+    delete this;
+    sink->Detach();
+  }
+
+  SignalService* service_;
+  grpc::ServerContext context_;
+  sigd::v1::SubscribeSignalsRequest request_;
+  grpc::ServerAsyncWriter<sigd::v1::SignalEvent> writer_;
+  MemberTag<SubscribeCall, &SubscribeCall::OnArrived> arrived_;
+  MemberTag<SubscribeCall, &SubscribeCall::OnWrote> wrote_;
+  MemberTag<SubscribeCall, &SubscribeCall::OnDone> done_;
+  MemberTag<SubscribeCall, &SubscribeCall::OnFinished> finished_;
+  std::atomic<int> pending_{0};
+  std::shared_ptr<SubscriberSink> sink_;  // set before the first operation
+};
 
 SignalService::SignalService(ControlPlane& control, routes::RouteTable& routes,
                              Metrics& metrics, const config::Config& config)
     : control_(control), routes_(routes), metrics_(metrics), config_(config) {}
 
-grpc::ServerUnaryReactor* SignalService::SendSignal(grpc::CallbackServerContext* context,
-                                                    const sigd::v1::SendSignalRequest* request,
-                                                    sigd::v1::SendSignalResponse* response) {
-  if (grpc::Status s = Authorize(context, "SendSignal"); !s.ok()) return FinishNow(context, s);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  control_.SendSignal(*request,
-                      [reactor, response](absl::StatusOr<sigd::v1::SendSignalResponse> result) {
-                        if (result.ok()) *response = *std::move(result);
-                        reactor->Finish(ToGrpc(result.status()));
+SignalService::~SignalService() { Stop(); }
+
+void SignalService::Register(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&async_);
+  builder.RegisterService(health_.service());
+  queue_ = std::make_unique<CompletionQueueThread>(builder.AddCompletionQueue());
+}
+
+void SignalService::Start() {
+  CompletionQueueThread* q = queue_.get();
+  send_signal_ = {&async_, &Async::RequestSendSignal, q,
+                  [this](SendSignalCall* call) { SendSignal(call); }};
+  list_clients_ = {&async_, &Async::RequestListClients, q,
+                   [this](ListClientsCall* call) { ListClients(call); }};
+  disconnect_client_ = {&async_, &Async::RequestDisconnectClient, q,
+                        [this](DisconnectClientCall* call) { DisconnectClient(call); }};
+  get_server_info_ = {&async_, &Async::RequestGetServerInfo, q,
+                      [this](GetServerInfoCall* call) { GetServerInfo(call); }};
+  SendSignalCall::Arm(&send_signal_);
+  ListClientsCall::Arm(&list_clients_);
+  DisconnectClientCall::Arm(&disconnect_client_);
+  GetServerInfoCall::Arm(&get_server_info_);
+  ArmSubscribe();
+  health_.Start(q);
+  queue_->Run();
+}
+
+void SignalService::Stop() {
+  if (queue_ != nullptr) queue_->Stop();
+}
+
+void SignalService::ArmSubscribe() { (new SubscribeCall(this))->Arm(); }
+
+void SignalService::SendSignal(SendSignalCall* call) {
+  if (grpc::Status s = Authorize(call->context(), "SendSignal"); !s.ok()) {
+    call->Finish({}, s);
+    return;
+  }
+  control_.SendSignal(call->request(),
+                      [call](absl::StatusOr<sigd::v1::SendSignalResponse> result) {
+                        if (result.ok()) {
+                          call->Finish(*result, grpc::Status::OK);
+                        } else {
+                          call->Finish({}, ToGrpc(result.status()));
+                        }
                       });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* SignalService::ListClients(grpc::CallbackServerContext* context,
-                                                     const sigd::v1::ListClientsRequest* request,
-                                                     sigd::v1::ListClientsResponse* response) {
-  if (grpc::Status s = Authorize(context, "ListClients"); !s.ok()) return FinishNow(context, s);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  control_.ListClientsAll(*request, [reactor, response](sigd::v1::ListClientsResponse result) {
-    *response = std::move(result);
-    reactor->Finish(grpc::Status::OK);
+void SignalService::ListClients(ListClientsCall* call) {
+  if (grpc::Status s = Authorize(call->context(), "ListClients"); !s.ok()) {
+    call->Finish({}, s);
+    return;
+  }
+  control_.ListClientsAll(call->request(), [call](sigd::v1::ListClientsResponse result) {
+    call->Finish(result, grpc::Status::OK);
   });
-  return reactor;
 }
 
-grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals(
-    grpc::CallbackServerContext* context, const sigd::v1::SubscribeSignalsRequest* request) {
+void SignalService::Subscribe(SubscribeCall* call) {
+  const sigd::v1::SubscribeSignalsRequest* request = &call->request();
   routes::Subscription subscription;
-  grpc::Status invalid = Authorize(context, "SubscribeSignals");
+  grpc::Status invalid = Authorize(call->context(), "SubscribeSignals");
   if (invalid.ok() && subscriber_count() >= config_.max_subscribers) {
     invalid = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                            absl::StrCat("too many subscribers (", config_.max_subscribers, ")"));
@@ -103,14 +209,16 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
   }
 
   auto sink = std::make_shared<SubscriberSink>(config_.subscriber_queue, metrics_);
-  auto* reactor = new SubscriberReactor(sink);
+  call->set_sink(sink);
   if (!invalid.ok()) {
+    sink->Attach(call);
     sink->End(invalid, /*flush=*/false);
-    return reactor;
+    return;
   }
 
   // SUBSCRIBED goes into the queue before the routes exist, so it is the
-  // first event; the routes are live before it can reach the subscriber.
+  // first event; the stream is attached (and SUBSCRIBED written) only once
+  // the routes are live, so a backend that acts on SUBSCRIBED finds them.
   auto subscribed = std::make_shared<sigd::v1::SignalEvent>();
   subscribed->set_id(util::NewEventId());
   subscribed->set_kind(sigd::v1::SUBSCRIBED);
@@ -132,38 +240,36 @@ grpc::ServerWriteReactor<sigd::v1::SignalEvent>* SignalService::SubscribeSignals
       sinks_.erase(s);
     }
   });
-  return reactor;
+  sink->Attach(call);
 }
 
-grpc::ServerUnaryReactor* SignalService::DisconnectClient(
-    grpc::CallbackServerContext* context, const sigd::v1::DisconnectClientRequest* request,
-    sigd::v1::DisconnectClientResponse* response) {
-  if (grpc::Status s = Authorize(context, "DisconnectClient"); !s.ok()) {
-    return FinishNow(context, s);
+void SignalService::DisconnectClient(DisconnectClientCall* call) {
+  if (grpc::Status s = Authorize(call->context(), "DisconnectClient"); !s.ok()) {
+    call->Finish({}, s);
+    return;
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   control_.DisconnectClientAll(
-      *request,
-      [reactor, response](absl::StatusOr<sigd::v1::DisconnectClientResponse> result) {
-        if (result.ok()) *response = *std::move(result);
-        reactor->Finish(ToGrpc(result.status()));
+      call->request(), [call](absl::StatusOr<sigd::v1::DisconnectClientResponse> result) {
+        if (result.ok()) {
+          call->Finish(*result, grpc::Status::OK);
+        } else {
+          call->Finish({}, ToGrpc(result.status()));
+        }
       });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* SignalService::GetServerInfo(grpc::CallbackServerContext* context,
-                                                       const sigd::v1::GetServerInfoRequest*,
-                                                       sigd::v1::ServerInfo* response) {
-  if (grpc::Status s = Authorize(context, "GetServerInfo"); !s.ok()) return FinishNow(context, s);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  control_.GetServerInfoAll(subscriber_count(), [reactor, response](sigd::v1::ServerInfo info) {
-    *response = std::move(info);
-    reactor->Finish(grpc::Status::OK);
+void SignalService::GetServerInfo(GetServerInfoCall* call) {
+  if (grpc::Status s = Authorize(call->context(), "GetServerInfo"); !s.ok()) {
+    call->Finish({}, s);
+    return;
+  }
+  control_.GetServerInfoAll(subscriber_count(), [call](sigd::v1::ServerInfo info) {
+    call->Finish(info, grpc::Status::OK);
   });
-  return reactor;
 }
 
 void SignalService::EndAllStreams() {
+  health_.EndWatches();
   std::vector<std::shared_ptr<SubscriberSink>> sinks;
   {
     util::MutexLock lock(&mu_);

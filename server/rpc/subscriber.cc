@@ -7,10 +7,10 @@ namespace sigd::rpc {
 SubscriberSink::SubscriberSink(size_t max_queue, Metrics& metrics)
     : max_queue_(max_queue), metrics_(metrics) {}
 
-void SubscriberSink::Attach(SubscriberReactor* reactor) {
+void SubscriberSink::Attach(SubscriberStream* stream) {
   {
     util::MutexLock lock(&mu_);
-    reactor_ = reactor;
+    stream_ = stream;
   }
   Pump();
 }
@@ -69,13 +69,13 @@ void SubscriberSink::OnWriteDone(bool ok) {
 }
 
 void SubscriberSink::Pump() {
-  SubscriberReactor* reactor = nullptr;
+  SubscriberStream* stream = nullptr;
   const sigd::v1::SignalEvent* next = nullptr;
   bool finish = false;
   grpc::Status status;
   {
     util::MutexLock lock(&mu_);
-    if (reactor_ == nullptr || finished_ || in_flight_ != nullptr) return;
+    if (stream_ == nullptr || finished_ || in_flight_ != nullptr) return;
     if (!queue_.empty()) {
       in_flight_ = std::move(queue_.front());
       queue_.pop_front();
@@ -87,39 +87,24 @@ void SubscriberSink::Pump() {
     } else {
       return;
     }
-    reactor = reactor_;
+    stream = stream_;
   }
-  // Outside the lock: a reaction may run inline. The reactor is alive until
-  // Finish, and Finish is called once, here, with no write outstanding.
+  // Outside the lock: a refused operation completes inline. The stream is
+  // alive until Finish completes, and Finish is called once, here, with no
+  // write outstanding.
   if (next != nullptr) {
-    reactor->StartWrite(next);
+    stream->StartWrite(next);
   } else if (finish) {
-    reactor->Finish(status);
+    stream->Finish(status);
   }
 }
 
 void SubscriberSink::Detach() {
   {
     util::MutexLock lock(&mu_);
-    reactor_ = nullptr;
+    stream_ = nullptr;
   }
   End(grpc::Status::CANCELLED, /*flush=*/false);
-}
-
-SubscriberReactor::SubscriberReactor(std::shared_ptr<SubscriberSink> sink)
-    : sink_(std::move(sink)) {
-  sink_->Attach(this);
-}
-
-void SubscriberReactor::OnWriteDone(bool ok) { sink_->OnWriteDone(ok); }
-
-void SubscriberReactor::OnCancel() {
-  sink_->End(grpc::Status::CANCELLED, /*flush=*/false);
-}
-
-void SubscriberReactor::OnDone() {
-  sink_->Detach();
-  delete this;
 }
 
 }  // namespace sigd::rpc

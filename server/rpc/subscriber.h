@@ -1,10 +1,11 @@
 // One SubscribeSignals stream: a bounded queue of shared events with one write
 // in flight, the same shape as a WebSocket session's outbound queue.
 //
-// Lifetime: gRPC owns the reactor and deletes it in OnDone. The route table
-// and the service hold the SubscriberSink (a shared_ptr) instead, which
-// outlives the reactor and forgets it in OnDone; every call into the reactor
-// happens before Finish, after which gRPC may delete it.
+// Lifetime: the stream (the gRPC call) lives until its last operation has
+// completed; the route table and the service hold the SubscriberSink (a
+// shared_ptr) instead, which outlives the stream and forgets it in Detach.
+// Every call into the stream happens before Finish, and Finish only once no
+// write is in flight, so the stream outlives every call into it.
 #ifndef SIGD_SERVER_RPC_SUBSCRIBER_H_
 #define SIGD_SERVER_RPC_SUBSCRIBER_H_
 
@@ -22,7 +23,17 @@
 
 namespace sigd::rpc {
 
-class SubscriberReactor;
+// The gRPC side of one SubscribeSignals call.
+class SubscriberStream {
+ public:
+  // One write at a time; the stream calls SubscriberSink::OnWriteDone.
+  virtual void StartWrite(const sigd::v1::SignalEvent* event) = 0;
+  // Once, with no write in flight; the last call into the stream.
+  virtual void Finish(grpc::Status status) = 0;
+
+ protected:
+  ~SubscriberStream() = default;
+};
 
 class SubscriberSink : public routes::EventSink {
  public:
@@ -37,36 +48,26 @@ class SubscriberSink : public routes::EventSink {
   // Runs once, when the stream ends for any reason: removes the routes.
   void SetOnEnd(std::function<void()> on_end);
 
- private:
-  friend class SubscriberReactor;
-  void Attach(SubscriberReactor* reactor);
+  // The stream's side: once it is ready to write; when a write completed;
+  // when it is gone (no call into it after this returns).
+  void Attach(SubscriberStream* stream);
   void OnWriteDone(bool ok);
   void Detach();
+
+ private:
   // Takes the next step after a state change; called without mu_ held.
   void Pump();
 
   const size_t max_queue_;
   Metrics& metrics_;
   util::Mutex mu_;
-  SubscriberReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
+  SubscriberStream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<routes::EventPtr> queue_ ABSL_GUARDED_BY(mu_);
   routes::EventPtr in_flight_ ABSL_GUARDED_BY(mu_);
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
   std::function<void()> on_end_ ABSL_GUARDED_BY(mu_);
-};
-
-class SubscriberReactor : public grpc::ServerWriteReactor<sigd::v1::SignalEvent> {
- public:
-  explicit SubscriberReactor(std::shared_ptr<SubscriberSink> sink);
-
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
-
- private:
-  std::shared_ptr<SubscriberSink> sink_;
 };
 
 }  // namespace sigd::rpc

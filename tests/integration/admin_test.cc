@@ -3,8 +3,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "grpcpp/generic/generic_stub.h"
+#include "health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/http_fetch.h"
@@ -199,6 +201,34 @@ TEST(GrpcHealth, ServingForServerAndService) {
   const std::string kServing("\x08\x01", 2);
   EXPECT_EQ(HealthCheck(server, ""), kServing);
   EXPECT_EQ(HealthCheck(server, "sigd.v1.SignalService"), kServing);
+}
+
+TEST(GrpcHealth, UnknownServiceIsNotFound) {
+  TestServer server;
+  EXPECT_EQ(HealthCheck(server, "no.such.Service"), "error: unknown service no.such.Service");
+}
+
+// Watch sends the status at once, and again when shutdown begins.
+TEST(GrpcHealth, WatchSeesServingThenNotServingWhenShutdownBegins) {
+  using grpc::health::v1::HealthCheckResponse;
+  TestServer server;
+  auto stub = grpc::health::v1::Health::NewStub(server.channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 10s);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("sigd.v1.SignalService");
+  auto reader = stub->Watch(&context, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+
+  std::thread stopper([&] { server.server().Stop(); });
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  while (reader->Read(&response)) {
+  }
+  EXPECT_FALSE(reader->Finish().ok());  // the server ended the watch
+  stopper.join();
 }
 
 class ReflectionCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
