@@ -146,6 +146,105 @@ class UnaryCall {
   MemberTag<UnaryCall, &UnaryCall::OnFinished> finished_;
 };
 
+// One server-streaming call: the request arrives, the owner writes (one
+// write at a time, from any thread) and finishes once. Deleted once both the
+// done tag (the call is over) and the finish have completed: the done tag of
+// a cancelled call may come first while another thread is about to start a
+// write, and the finish, which comes after that write, keeps the call alive.
+// Each hook runs with the call alive and holding a count of its own.
+template <class Service, class Request, class Response>
+class StreamCall {
+ public:
+  using RequestFn = void (Service::*)(grpc::ServerContext*, Request*,
+                                      grpc::ServerAsyncWriter<Response>*, grpc::CompletionQueue*,
+                                      grpc::ServerCompletionQueue*, void*);
+
+  StreamCall(const StreamCall&) = delete;
+  StreamCall& operator=(const StreamCall&) = delete;
+
+  grpc::ServerContext& context() { return context_; }
+  const Request& request() const { return request_; }
+
+ protected:
+  StreamCall(CompletionQueueThread* queue, Service* service, RequestFn request_fn)
+      : queue_(queue), service_(service), request_fn_(request_fn), writer_(&context_),
+        arrived_(this), wrote_(this), done_(this), finished_(this) {}
+  virtual ~StreamCall() = default;
+
+  // Waits for the next call of the method. (The lambdas capture pointers,
+  // not `this`: GCC's -fsanitize=vptr misreads `this` captured in a lambda
+  // of this template.)
+  void Arm() {
+    context_.AsyncNotifyWhenDone(&done_);
+    grpc::ServerCompletionQueue* cq = queue_->cq();
+    Service* service = service_;
+    RequestFn request_fn = request_fn_;
+    grpc::ServerContext* context = &context_;
+    Request* request = &request_;
+    grpc::ServerAsyncWriter<Response>* writer = &writer_;
+    CqTag* tag = &arrived_;
+    queue_->Start(tag, [=] { (service->*request_fn)(context, request, writer, cq, cq, tag); });
+  }
+
+  // `message` must live until OnWrote. Any thread; one write at a time.
+  void Write(const Response& message) {
+    pending_.fetch_add(1);
+    grpc::ServerAsyncWriter<Response>* writer = &writer_;
+    CqTag* tag = &wrote_;
+    queue_->Start(tag, [writer, tag, &message] { writer->Write(message, tag); });
+  }
+
+  // Once, with no write in flight; the last operation on the call.
+  void FinishCall(const grpc::Status& status) {
+    grpc::ServerAsyncWriter<Response>* writer = &writer_;
+    CqTag* tag = &finished_;
+    queue_->Start(tag, [writer, tag, &status] { writer->Finish(status, tag); });
+  }
+
+  // On the queue's thread (or, for an operation refused at shutdown, inline
+  // on the thread that started it).
+  virtual void OnArrived() = 0;          // arm the next call here
+  virtual void OnWrote(bool ok) = 0;
+  virtual void OnDone() = 0;             // context().IsCancelled() tells how
+  virtual void OnGone() {}               // just before deletion
+
+ private:
+  void Arrived(bool ok) {
+    if (!ok) {  // shutting down: no call came, so no done tag will either
+      delete this;
+      return;
+    }
+    pending_.store(2);  // the done tag and the finish
+    OnArrived();
+  }
+  void Wrote(bool ok) {
+    OnWrote(ok);
+    Release();
+  }
+  void Done(bool) {
+    OnDone();
+    Release();
+  }
+  void Finished(bool) { Release(); }
+  void Release() {
+    if (pending_.fetch_sub(1) != 1) return;
+    OnGone();
+    delete this;
+  }
+
+  CompletionQueueThread* queue_;
+  Service* service_;
+  RequestFn request_fn_;
+  grpc::ServerContext context_;
+  Request request_;
+  grpc::ServerAsyncWriter<Response> writer_;
+  MemberTag<StreamCall, &StreamCall::Arrived> arrived_;
+  MemberTag<StreamCall, &StreamCall::Wrote> wrote_;
+  MemberTag<StreamCall, &StreamCall::Done> done_;
+  MemberTag<StreamCall, &StreamCall::Finished> finished_;
+  std::atomic<int> pending_{0};
+};
+
 }  // namespace sigd::rpc
 
 #endif  // SIGD_SERVER_RPC_COMPLETION_QUEUE_H_

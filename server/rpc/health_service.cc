@@ -1,6 +1,5 @@
 #include "server/rpc/health_service.h"
 
-#include <atomic>
 #include <utility>
 
 namespace sigd::rpc {
@@ -21,20 +20,13 @@ HealthCheckResponse::ServingStatus StatusFor(std::string_view service, bool serv
 
 // One Watch stream: one write in flight; a status that changes meanwhile is
 // sent when it completes (only the latest: that is what Watch promises).
-// Deleted once its last operation (done, writes, finish) has completed.
-class HealthService::WatchCall {
+class HealthService::WatchCall final
+    : public StreamCall<Async, HealthCheckRequest, HealthCheckResponse> {
  public:
   explicit WatchCall(HealthService* health)
-      : health_(health), writer_(&context_), arrived_(this), wrote_(this), done_(this),
-        finished_(this) {}
+      : StreamCall(health->queue_, &health->async_, &Async::RequestWatch), health_(health) {}
 
-  void Arm() {
-    context_.AsyncNotifyWhenDone(&done_);
-    grpc::ServerCompletionQueue* cq = health_->queue_->cq();
-    health_->queue_->Start(&arrived_, [&] {
-      health_->async_.RequestWatch(&context_, &request_, &writer_, cq, cq, &arrived_);
-    });
-  }
+  using StreamCall::Arm;
 
   // Sends the status for `serving` unless it is what was sent last.
   void Update(bool serving) {
@@ -45,97 +37,61 @@ class HealthService::WatchCall {
         dirty_ = true;
         return;
       }
-      const HealthCheckResponse::ServingStatus status = StatusFor(request_.service(), serving);
+      const HealthCheckResponse::ServingStatus status = StatusFor(request().service(), serving);
       if (sent_ && status == last_) return;
       sent_ = true;
       last_ = status;
       writing_ = true;
       response_.set_status(status);
-      pending_.fetch_add(1);  // before OnDone can see writing_ and leave
     }
-    health_->queue_->Start(&wrote_, [&] { writer_.Write(response_, &wrote_); });
+    Write(response_);
   }
 
-  // Shutdown: ends the stream once what is being written (NOT_SERVING) is.
+  // Shutdown, or the call is over: finishes once what is being written
+  // (at shutdown, NOT_SERVING) is.
   void End() {
-    bool finish = false;
     {
       util::MutexLock lock(&mu_);
       if (ended_) return;
       ended_ = true;
-      finish = !writing_ && !finishing_;
-      finishing_ = finishing_ || finish;
-      // The finish's count, taken before this returns: the done tag may
-      // follow it at once on the queue's thread.
-      if (finish) pending_.fetch_add(1);
+      if (writing_) return;  // OnWrote finishes
     }
-    if (finish) StartFinish(/*counted=*/true);
+    FinishWatch();
   }
 
  private:
-  void OnArrived(bool ok) {
-    if (!ok) {  // shutting down: no call came, so no done tag will either
-      delete this;
-      return;
-    }
+  void FinishWatch() {
+    FinishCall(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the watch has ended"));
+  }
+
+  void OnArrived() override {
     health_->ArmWatch();
-    pending_.store(1);  // the done tag
     health_->Watch(this);
   }
 
-  void OnWrote(bool ok) {
+  void OnWrote(bool ok) override {
     bool finish = false;
     bool again = false;
     {
       util::MutexLock lock(&mu_);
       writing_ = false;
-      finish = ended_ && !finishing_;
-      finishing_ = finishing_ || finish;
+      finish = ended_;
       again = ok && dirty_ && !ended_;
       dirty_ = false;
     }
-    if (finish) StartFinish();
-    if (again) Update(health_->serving());
-    Release();
-  }
-
-  // The client went away, or the server is shutting down.
-  void OnDone(bool) {
-    health_->Forget(this);
-    bool finish = false;
-    {
-      util::MutexLock lock(&mu_);
-      ended_ = true;
-      finish = !writing_ && !finishing_;
-      finishing_ = finishing_ || finish;
+    if (finish) {
+      FinishWatch();
+    } else if (again) {
+      Update(health_->serving());
     }
-    if (finish) StartFinish();  // else once the write in flight completes
-    Release();
   }
 
-  void StartFinish(bool counted = false) {
-    if (!counted) pending_.fetch_add(1);
-    health_->queue_->Start(&finished_, [&] {
-      writer_.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the watch has ended"),
-                     &finished_);
-    });
-  }
-
-  void OnFinished(bool) { Release(); }
-
-  void Release() {
-    if (pending_.fetch_sub(1) == 1) delete this;
+  void OnDone() override {
+    health_->Forget(this);
+    End();
   }
 
   HealthService* health_;
-  grpc::ServerContext context_;
-  HealthCheckRequest request_;
-  grpc::ServerAsyncWriter<HealthCheckResponse> writer_;
-  MemberTag<WatchCall, &WatchCall::OnArrived> arrived_;
-  MemberTag<WatchCall, &WatchCall::OnWrote> wrote_;
-  MemberTag<WatchCall, &WatchCall::OnDone> done_;
-  MemberTag<WatchCall, &WatchCall::OnFinished> finished_;
-  std::atomic<int> pending_{0};
   util::Mutex mu_;
   HealthCheckResponse response_;  // the write in flight; set under mu_ before it starts
   HealthCheckResponse::ServingStatus last_ ABSL_GUARDED_BY(mu_) = HealthCheckResponse::UNKNOWN;
@@ -143,7 +99,6 @@ class HealthService::WatchCall {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 void HealthService::Start(CompletionQueueThread* queue) {

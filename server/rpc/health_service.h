@@ -4,8 +4,6 @@
 #ifndef SIGD_SERVER_RPC_HEALTH_SERVICE_H_
 #define SIGD_SERVER_RPC_HEALTH_SERVICE_H_
 
-#include <string_view>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "grpcpp/grpcpp.h"

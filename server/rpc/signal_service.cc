@@ -16,6 +16,16 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+// Answers `call` with `result`: the response, or its error.
+template <class Call, class Response>
+void FinishWith(Call* call, const absl::StatusOr<Response>& result) {
+  if (result.ok()) {
+    call->Finish(*result, grpc::Status::OK);
+  } else {
+    call->Finish({}, ToGrpc(result.status()));
+  }
+}
+
 std::string_view AuthorizationOf(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
@@ -30,82 +40,43 @@ grpc::Status SignalService::Authorize(const grpc::ServerContext& context,
   return ToGrpc(control_.Authorize(AuthorizationOf(context), context.peer(), method));
 }
 
-// One SubscribeSignals call: the gRPC side of a SubscriberSink. Deleted once
-// both the done tag (the call is over) and the finish have completed. The
-// done tag of a cancelled call may come first, while another thread is about
-// to start a write: the finish is what waits for that write, so the call
-// lives until then.
-class SignalService::SubscribeCall final : public SubscriberStream {
+template <class Call>
+bool SignalService::Admit(Call* call, std::string_view method) const {
+  grpc::Status status = Authorize(call->context(), method);
+  if (!status.ok()) call->Finish({}, status);
+  return status.ok();
+}
+
+// One SubscribeSignals call: the gRPC side of a SubscriberSink.
+class SignalService::SubscribeCall final
+    : public StreamCall<SignalService::Async, sigd::v1::SubscribeSignalsRequest,
+                        sigd::v1::SignalEvent>,
+      public SubscriberStream {
  public:
   explicit SubscribeCall(SignalService* service)
-      : service_(service), writer_(&context_), arrived_(this), wrote_(this), done_(this),
-        finished_(this) {}
+      : StreamCall(service->queue_.get(), &service->async_, &Async::RequestSubscribeSignals),
+        service_(service) {}
 
-  void Arm() {
-    context_.AsyncNotifyWhenDone(&done_);
-    grpc::ServerCompletionQueue* cq = service_->queue_->cq();
-    service_->queue_->Start(&arrived_, [&] {
-      service_->async_.RequestSubscribeSignals(&context_, &request_, &writer_, cq, cq,
-                                               &arrived_);
-    });
-  }
-
-  grpc::ServerContext& context() { return context_; }
-  const sigd::v1::SubscribeSignalsRequest& request() const { return request_; }
+  using StreamCall::Arm;
   void set_sink(std::shared_ptr<SubscriberSink> sink) { sink_ = std::move(sink); }
 
-  void StartWrite(const sigd::v1::SignalEvent* event) override {
-    pending_.fetch_add(1);
-    service_->queue_->Start(&wrote_, [&] { writer_.Write(*event, &wrote_); });
-  }
-
-  void Finish(grpc::Status status) override {
-    service_->queue_->Start(&finished_, [&] { writer_.Finish(status, &finished_); });
-  }
+  void StartWrite(const sigd::v1::SignalEvent* event) override { Write(*event); }
+  void Finish(grpc::Status status) override { FinishCall(status); }
 
  private:
-  void OnArrived(bool ok) {
-    if (!ok) {  // shutting down: no call came, so no done tag will either
-      delete this;
-      return;
-    }
+  void OnArrived() override {
     service_->ArmSubscribe();
-    pending_.store(2);  // the done tag and the finish
     service_->Subscribe(this);
   }
-
-  void OnWrote(bool ok) {
-    std::shared_ptr<SubscriberSink> sink = sink_;
-    Release();  // not the last: the finish comes after this write
-    sink->OnWriteDone(ok);
+  void OnWrote(bool ok) override { sink_->OnWriteDone(ok); }
+  // Cancelled (the backend went away, or shutdown): end the stream, dropping
+  // what is queued; a finished call ends nothing more.
+  void OnDone() override {
+    if (context().IsCancelled()) sink_->End(grpc::Status::CANCELLED, /*flush=*/false);
   }
-
-  void OnDone(bool) {
-    std::shared_ptr<SubscriberSink> sink = sink_;
-    // Cancelled (the backend went away, or shutdown): end the stream,
-    // dropping what is queued; a finished call ends nothing more.
-    if (context_.IsCancelled()) sink->End(grpc::Status::CANCELLED, /*flush=*/false);
-    Release();
-  }
-
-  void OnFinished(bool) { Release(); }
-
-  void Release() {
-    if (pending_.fetch_sub(1) != 1) return;
-    std::shared_ptr<SubscriberSink> sink = std::move(sink_);
-    delete this;
-    sink->Detach();
-  }
+  void OnGone() override { sink_->Detach(); }
 
   SignalService* service_;
-  grpc::ServerContext context_;
-  sigd::v1::SubscribeSignalsRequest request_;
-  grpc::ServerAsyncWriter<sigd::v1::SignalEvent> writer_;
-  MemberTag<SubscribeCall, &SubscribeCall::OnArrived> arrived_;
-  MemberTag<SubscribeCall, &SubscribeCall::OnWrote> wrote_;
-  MemberTag<SubscribeCall, &SubscribeCall::OnDone> done_;
-  MemberTag<SubscribeCall, &SubscribeCall::OnFinished> finished_;
-  std::atomic<int> pending_{0};
   std::shared_ptr<SubscriberSink> sink_;  // set before the first operation
 };
 
@@ -147,25 +118,15 @@ void SignalService::Stop() {
 void SignalService::ArmSubscribe() { (new SubscribeCall(this))->Arm(); }
 
 void SignalService::SendSignal(SendSignalCall* call) {
-  if (grpc::Status s = Authorize(call->context(), "SendSignal"); !s.ok()) {
-    call->Finish({}, s);
-    return;
-  }
+  if (!Admit(call, "SendSignal")) return;
   control_.SendSignal(call->request(),
                       [call](absl::StatusOr<sigd::v1::SendSignalResponse> result) {
-                        if (result.ok()) {
-                          call->Finish(*result, grpc::Status::OK);
-                        } else {
-                          call->Finish({}, ToGrpc(result.status()));
-                        }
+                        FinishWith(call, result);
                       });
 }
 
 void SignalService::ListClients(ListClientsCall* call) {
-  if (grpc::Status s = Authorize(call->context(), "ListClients"); !s.ok()) {
-    call->Finish({}, s);
-    return;
-  }
+  if (!Admit(call, "ListClients")) return;
   control_.ListClientsAll(call->request(), [call](sigd::v1::ListClientsResponse result) {
     call->Finish(result, grpc::Status::OK);
   });
@@ -244,25 +205,15 @@ void SignalService::Subscribe(SubscribeCall* call) {
 }
 
 void SignalService::DisconnectClient(DisconnectClientCall* call) {
-  if (grpc::Status s = Authorize(call->context(), "DisconnectClient"); !s.ok()) {
-    call->Finish({}, s);
-    return;
-  }
+  if (!Admit(call, "DisconnectClient")) return;
   control_.DisconnectClientAll(
       call->request(), [call](absl::StatusOr<sigd::v1::DisconnectClientResponse> result) {
-        if (result.ok()) {
-          call->Finish(*result, grpc::Status::OK);
-        } else {
-          call->Finish({}, ToGrpc(result.status()));
-        }
+        FinishWith(call, result);
       });
 }
 
 void SignalService::GetServerInfo(GetServerInfoCall* call) {
-  if (grpc::Status s = Authorize(call->context(), "GetServerInfo"); !s.ok()) {
-    call->Finish({}, s);
-    return;
-  }
+  if (!Admit(call, "GetServerInfo")) return;
   control_.GetServerInfoAll(subscriber_count(), [call](sigd::v1::ServerInfo info) {
     call->Finish(info, grpc::Status::OK);
   });

@@ -59,6 +59,9 @@ class SignalService {
   class SubscribeCall;
 
   grpc::Status Authorize(const grpc::ServerContext& context, std::string_view method) const;
+  // Authorizes a unary call; answers it with the error and returns false if refused.
+  template <class Call>
+  bool Admit(Call* call, std::string_view method) const;
   void SendSignal(SendSignalCall* call);
   void ListClients(ListClientsCall* call);
   void DisconnectClient(DisconnectClientCall* call);

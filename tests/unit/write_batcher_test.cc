@@ -59,6 +59,18 @@ class IoThread {
   std::thread thread_;
 };
 
+// What `writer` recorded, read on the I/O thread, its only writer.
+std::vector<std::string> RecordedEvents(net::io_context& context, const Recorder& writer) {
+  std::atomic<bool> read{false};
+  std::vector<std::string> events;
+  net::post(context, [&] {
+    events = writer.events;
+    read = true;
+  });
+  EXPECT_TRUE(WaitFor([&] { return read.load(); }, 5s));
+  return events;
+}
+
 TEST(WriteBatcher, DeferOutsideTheLoopIsRefused) {
   auto writer = std::make_shared<Recorder>();
   EXPECT_FALSE(WriteBatcher::Defer(writer));
@@ -80,13 +92,7 @@ TEST(WriteBatcher, WritersDeferredDuringABurstAreFlushedOnceAfterIt) {
   // Every deferral is flushed (a session ignores repeats itself), and only
   // after the last handler of the burst has run.
   net::post(context, [writer] { writer->events.push_back("done"); });
-  std::atomic<bool> checked{false};
-  std::vector<std::string> events;
-  net::post(context, [&] {
-    events = writer->events;
-    checked = true;
-  });
-  ASSERT_TRUE(WaitFor([&] { return checked.load(); }, 5s));
+  const std::vector<std::string> events = RecordedEvents(context, *writer);
   const std::vector<std::string> expected = {"handler 0", "handler 1", "handler 2",
                                              "flush",     "flush",     "flush", "done"};
   EXPECT_EQ(events, expected);
@@ -130,13 +136,7 @@ TEST(WriteBatcher, AfterFlushRunsOnceTheBurstsWritesAreStarted) {
   });
   IoThread thread(context);
   ASSERT_TRUE(WaitFor([&] { return answered.load(); }, 5s));
-  std::atomic<bool> checked{false};
-  std::vector<std::string> events;
-  net::post(context, [&] {
-    events = writer->events;
-    checked = true;
-  });
-  ASSERT_TRUE(WaitFor([&] { return checked.load(); }, 5s));
+  const std::vector<std::string> events = RecordedEvents(context, *writer);
   const std::vector<std::string> expected = {"deliver", "handler end", "flush", "answer"};
   EXPECT_EQ(events, expected);
 }
