@@ -1,5 +1,5 @@
-// Client and event ids: 128 bits from the OS's CSPRNG, printed as 32 lowercase
-// hex digits. Ids are unguessable so that knowing the server does not let one
+// Client ids: 128 bits from the OS's CSPRNG, printed as 32 lowercase hex
+// digits. They are unguessable so that knowing the server does not let one
 // client address another by guessing.
 #ifndef SIGD_SERVER_UTIL_CLIENT_ID_H_
 #define SIGD_SERVER_UTIL_CLIENT_ID_H_
@@ -10,7 +10,8 @@ namespace sigd::util {
 
 std::string NewClientId();
 
-// A shorter id for events (64 random bits as 16 hex digits).
+// A shorter id for events, 16 hex digits: unique (per thread, a bijection of
+// a counter from a random start), not secret.
 std::string NewEventId();
 
 }  // namespace sigd::util
