@@ -154,6 +154,21 @@ if (clusterRows.length) {
   out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   out.push(...clusterRows);
 }
+// route-floor: route-rtt's path from bare sockets (bench/relay_floor.cc),
+// the round trip the machine allows with no work done along it.
+const floorRows = [];
+for (const shape of ['pingpong', 'posted', 'direct']) {
+  const ok = runs.filter((r) => r.scenario === 'route-floor' && r.shape === shape && r.ok);
+  if (ok.length === 0) continue;
+  const at = (q) => fmt(median(ok.map((r) => r.rtt_us[q] / 1000)), 2);
+  floorRows.push(`| route-floor | ${shape} | ${ok.length} | ${at('p50')} | ${at('p90')} | ${at('p99')} | ${at('p999')} |`);
+}
+if (floorRows.length) {
+  separate();
+  out.push('| scenario | shape (bare sockets, no work) | runs | p50 ms | p90 ms | p99 ms | p99.9 ms |');
+  out.push('|---|---|--:|--:|--:|--:|--:|');
+  out.push(...floorRows);
+}
 if (notes.length) {
   out.push('');
   out.push('Failed runs:');
