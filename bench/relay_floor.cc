@@ -12,6 +12,8 @@
 //   posted    route-rtt's shape, with the hand-off through an eventfd
 //   direct    the same without the hand-off (the relay's second thread
 //             answers the client itself)
+//   single    the same with one relay thread polling both sides: the least
+//             any server with a backend process in the loop can do
 //
 // Usage: sigd_relay_floor [--rate 100] [--count 1000] [--run N]
 // (loopback only; --run is copied into the report, as the generator's is)
@@ -154,6 +156,31 @@ void* RelayAnswer(void* arg) {
   }
 }
 
+// One thread for both sides: the client's message goes to the backend, the
+// backend's answer to the client.
+void* RelaySingle(void* arg) {
+  auto* r = static_cast<Relay*>(arg);
+  int ep = epoll_create1(0);
+  for (int fd : {r->client, r->from_backend}) {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+  }
+  char buf[kMessage];
+  for (;;) {
+    epoll_event ready[2];
+    int n = epoll_wait(ep, ready, 2, -1);
+    for (int i = 0; i < n; ++i) {
+      const bool from_client = ready[i].data.fd == r->client;
+      ReadMessage(from_client ? r->client : r->from_backend, buf);
+      WriteMessage(from_client ? r->to_backend : r->client, buf);
+    }
+  }
+}
+
+enum class Shape { kPosted, kDirect, kSingle };
+
 struct Result {
   double p50, p90, p99, p999;
 };
@@ -202,7 +229,7 @@ Result PingPong(double rate, int count) {
   return r;
 }
 
-Result RouteShape(double rate, int count, bool direct) {
+Result RouteShape(double rate, int count, Shape shape) {
   uint16_t client_port, out_port, back_port;
   int client_listener = Listen(&client_port);
   int out_listener = Listen(&out_port);
@@ -224,7 +251,8 @@ Result RouteShape(double rate, int count, bool direct) {
     r.to_backend = Accept(out_listener);
     r.from_backend = Accept(back_listener);
     r.posted = eventfd(0, 0);
-    r.direct = direct;
+    r.direct = shape == Shape::kDirect;
+    if (shape == Shape::kSingle) RelaySingle(&r);  // returns only by _exit
     pthread_t io, answer;
     pthread_create(&io, nullptr, RelayIo, &r);
     pthread_create(&answer, nullptr, RelayAnswer, &r);
@@ -273,7 +301,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   Print("pingpong", rate, count, run, PingPong(rate, count));
-  Print("posted", rate, count, run, RouteShape(rate, count, /*direct=*/false));
-  Print("direct", rate, count, run, RouteShape(rate, count, /*direct=*/true));
+  Print("posted", rate, count, run, RouteShape(rate, count, Shape::kPosted));
+  Print("direct", rate, count, run, RouteShape(rate, count, Shape::kDirect));
+  Print("single", rate, count, run, RouteShape(rate, count, Shape::kSingle));
   return 0;
 }

@@ -157,7 +157,7 @@ if (clusterRows.length) {
 // route-floor: route-rtt's path from bare sockets (bench/relay_floor.cc),
 // the round trip the machine allows with no work done along it.
 const floorRows = [];
-for (const shape of ['pingpong', 'posted', 'direct']) {
+for (const shape of ['pingpong', 'posted', 'direct', 'single']) {
   const ok = runs.filter((r) => r.scenario === 'route-floor' && r.shape === shape && r.ok);
   if (ok.length === 0) continue;
   const at = (q) => fmt(median(ok.map((r) => r.rtt_us[q] / 1000)), 2);
