@@ -133,8 +133,13 @@ class UnaryCall {
       delete this;
       return;
     }
-    Arm(method_);
-    method_->handle(this);
+    // The handler first: it usually hands the call to an I/O thread, and
+    // arming the next call (a ServerContext, a request to gRPC) can wait
+    // until that is on its way. Calls that arrive meanwhile queue in gRPC.
+    // `this` may be gone after handle (a refused Finish completes inline).
+    const Method* method = method_;
+    method->handle(this);
+    Arm(method);
   }
   void OnFinished(bool) { delete this; }
 

@@ -30,6 +30,8 @@ class ControlPlane {
   // bearer token. Counts and logs failures (never the token itself).
   absl::Status Authorize(std::string_view authorization, std::string_view peer,
                          std::string_view what) const;
+  // False when every caller is authorized (no --grpc-token configured).
+  bool auth_required() const { return tokens_ != nullptr; }
 
   // Cluster mode: the operations below answer for every node. Set before
   // the first call; null (the default) keeps everything local.
