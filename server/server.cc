@@ -181,8 +181,9 @@ absl::Status Server::Start() {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<net::any_io_executor> executors;
   for (size_t i = 0; i < threads; ++i) {
-    // concurrency_hint 1: each context is run by exactly one thread, which
-    // lets Asio drop its internal locking.
+    // concurrency_hint 1: each context is run by exactly one thread, so Asio
+    // queues what that thread posts to itself without taking the scheduler's
+    // lock (posts from other threads, gRPC's among them, still take it).
     contexts_.push_back(std::make_unique<net::io_context>(1));
     executors.push_back(contexts_.back()->get_executor());
   }
