@@ -87,13 +87,13 @@ for round in $(seq "$rounds"); do
     pid=$!
     if timeout $((duration + 60)) "$loadgen" --mode route-rtt --clients 10 --rate "$rate" \
          --port "$port" --grpc "127.0.0.1:$grpc" --server-pid "$pid" --wait-ready \
-         --duration "$duration" >"$tmp/report"; then
+         --warmup 1 --duration "$duration" >"$tmp/report"; then
       node -e 'const r = JSON.parse(process.argv[1]); r.run = +process.argv[2]; r.server = "sigd-1t";
                console.log(JSON.stringify(r))' "$(cat "$tmp/report")" "$round" >>"$results"
     else
       echo "bench/route_load.sh: route-rtt at $rate/s failed" >&2
     fi
-    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
     timeout 300 "$relay_floor" --rate "$rate" --count 500 --run "$round" >>"$results" ||
       echo "bench/route_load.sh: the floor at $rate/s failed" >&2
     echo "[route_load] round $round, $rate/s done" >&2
