@@ -70,19 +70,37 @@ class HealthService::WatchCall final
   }
 
   void OnWrote(bool ok) override {
+    // Read before mu_: SetServing holds the service's lock while it takes
+    // ours.
+    const bool serving = health_->serving();
+    bool write = false;
     bool finish = false;
     bool again = false;
     {
       util::MutexLock lock(&mu_);
       writing_ = false;
-      finish = ended_;
-      again = ok && dirty_ && !ended_;
+      const bool changed = ok && dirty_;
       dirty_ = false;
+      if (changed && ended_) {
+        // Shutdown began while the previous status was being written: the
+        // status it set (NOT_SERVING) still goes out, then the call ends.
+        const HealthCheckResponse::ServingStatus status = StatusFor(request().service(), serving);
+        write = status != last_;
+        if (write) {
+          last_ = status;
+          writing_ = true;
+          response_.set_status(status);
+        }
+      }
+      finish = ended_ && !write;
+      again = changed && !ended_;
     }
-    if (finish) {
+    if (write) {
+      Write(response_);
+    } else if (finish) {
       FinishWatch();
     } else if (again) {
-      Update(health_->serving());
+      Update(serving);
     }
   }
 
