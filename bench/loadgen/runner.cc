@@ -201,7 +201,14 @@ class Runner {
     if (o_.mode == Mode::kGrpc) {
       grpc_->StartPublishing();
     } else {
-      for (auto& w : workers_) w->StartPublishing();
+      // Worker w holds publishers w, w + T, ...: staggered by w / rate, the
+      // workers' sends interleave into one evenly spaced stream.
+      const int64_t start = NowNs();
+      const double interval_ns = o_.rate > 0 ? 1e9 / o_.rate : 0;
+      for (std::size_t w = 0; w < workers_.size(); ++w) {
+        workers_[w]->StartPublishing(start,
+                                     static_cast<int64_t>(static_cast<double>(w) * interval_ns));
+      }
     }
     SleepSeconds(o_.warmup_s);
 

@@ -168,16 +168,17 @@ bool Worker::PublishOne() {
   return true;
 }
 
-void Worker::StartPublishing() {
-  net::post(ioc_, [this] {
+void Worker::StartPublishing(int64_t start_ns, int64_t phase_ns) {
+  net::post(ioc_, [this, start_ns, phase_ns] {
     if (publishers_.empty()) return;
     if (options_.rate > 0) {
       // This worker's share of the total rate, by its share of the publishers.
       local_rate_ = options_.rate * static_cast<double>(publishers_.size()) /
                     static_cast<double>(options_.publishers);
-      pace_start_ns_ = NowNs();
+      // Message k (from 1) is due at pace_start_ns_ + k / local_rate_.
+      pace_start_ns_ = start_ns + phase_ns - static_cast<int64_t>(1e9 / local_rate_);
       paced_ = 0;
-      OnPace();
+      SchedulePace();
     } else {
       PumpWindow();
       ScheduleWindowTick();
@@ -198,7 +199,7 @@ void Worker::SchedulePace() {
 void Worker::OnPace() {
   if (!shared_.publishing()) return;
   const double elapsed_s = static_cast<double>(NowNs() - pace_start_ns_) / 1e9;
-  const auto due = static_cast<uint64_t>(std::floor(elapsed_s * local_rate_));
+  const auto due = static_cast<uint64_t>(std::max(0.0, std::floor(elapsed_s * local_rate_)));
   // After a stall, catch up at most 100 ms worth instead of flooding.
   const uint64_t burst_limit = std::max<uint64_t>(1, static_cast<uint64_t>(local_rate_ / 10));
   if (due > paced_ + burst_limit) paced_ = due - burst_limit;

@@ -47,7 +47,12 @@ class Worker : public FrameSink {
   void Ramp(uint32_t upto, int concurrency);
   // Sends probe n: from client 0 (fanout) or from every client (route-rtt).
   void Probe(int n, bool every_client);
-  void StartPublishing();
+  // Publishes until the phase ends. At a fixed rate this worker's messages
+  // go out from `start_ns + phase_ns` on, evenly spaced: the runner staggers
+  // the workers' phases so that together they send one message every
+  // 1/rate seconds, not one from each worker at the same instant (which
+  // would make every other route-rtt round trip wait behind another).
+  void StartPublishing(int64_t start_ns, int64_t phase_ns);
   std::future<WorkerReport> Collect();
 
   uint64_t received() const { return received_.load(std::memory_order_relaxed); }
