@@ -715,16 +715,25 @@ TEST_F(Hostile, ClientThatNeverReadsDuringABroadcastStormIsClosed1013) {
 }
 
 // A SubscribeSignals stream whose client never calls Read: events pile up in
-// gRPC's flow-control window and then in sigd's bounded queue.
+// gRPC's flow-control window and then in sigd's bounded queue. On a channel
+// of its own with a fixed 64 KiB window: with gRPC's bandwidth probing the
+// client may widen the window at any moment (to megabytes), and sigd's queue
+// then drains into it, so what stays queued would depend on timing.
 class StuckSubscriber {
  public:
-  StuckSubscriber(std::shared_ptr<grpc::Channel> channel,
-                  const sigd::v1::SubscribeSignalsRequest& request)
-      : stub_(sigd::v1::SignalService::NewStub(std::move(channel))),
+  StuckSubscriber(const std::string& target, const sigd::v1::SubscribeSignalsRequest& request)
+      : stub_(sigd::v1::SignalService::NewStub(FixedWindowChannel(target))),
         reader_(stub_->SubscribeSignals(&context_, request)) {}
   ~StuckSubscriber() { context_.TryCancel(); }
 
  private:
+  static std::shared_ptr<grpc::Channel> FixedWindowChannel(const std::string& target) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
+
   std::unique_ptr<sigd::v1::SignalService::Stub> stub_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReader<sigd::v1::SignalEvent>> reader_;
@@ -735,7 +744,7 @@ TEST_F(Hostile, GrpcSubscriberThatNeverReadsMakesTheSenderGetRouteBusy) {
   WsClient sender;
   ASSERT_TRUE(sender.Connect(port(), "/stuck").ok());
   {
-    StuckSubscriber stuck(server_->channel(), Routes({"/stuck"}));
+    StuckSubscriber stuck(server_->grpc_target(), Routes({"/stuck"}));
     ASSERT_TRUE(WaitFor([&] { return server_->server().subscriber_count() == 1; }));
     const uint64_t busy = metrics().route_busy.load();
     const std::string message = R"({"message":")" + std::string(32 * 1024, 'e') + "\"}";
@@ -767,7 +776,7 @@ TEST_F(Hostile, GroupMemberThatNeverReadsPassesEventsToTheNextMember) {
   Start([](config::Config& c) { c.subscriber_queue = 64; });
   WsClient sender;
   ASSERT_TRUE(sender.Connect(port(), "/work").ok());
-  StuckSubscriber stuck(server_->channel(), Routes({"/work"}, false, "workers"));
+  StuckSubscriber stuck(server_->grpc_target(), Routes({"/work"}, false, "workers"));
   ASSERT_TRUE(WaitFor([&] { return server_->server().subscriber_count() == 1; }));
   Subscriber live(server_->channel(), Routes({"/work"}, false, "workers"));
   ASSERT_TRUE(live.WaitSubscribed());
