@@ -1,14 +1,167 @@
 #include "server/ws/write_batcher.h"
 
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "spdlog/spdlog.h"
 
 namespace sigd::ws {
 
 namespace {
 
+// The sends of one flush, submitted to the kernel together through this
+// thread's io_uring. With MSG_DONTWAIT every send completes during the
+// submission (a full socket answers -EAGAIN rather than being polled), so
+// the batch is synchronous: Submit returns with every result known.
+class SendBatch {
+ public:
+  SendBatch() = default;
+  SendBatch(const SendBatch&) = delete;
+  SendBatch& operator=(const SendBatch&) = delete;
+  ~SendBatch() {
+    if (ready_) io_uring_queue_exit(&ring_);
+  }
+
+  // False (with the reason logged once per thread) when io_uring cannot be
+  // used here.
+  bool Init() {
+    const char* env = std::getenv("SIGD_IO_URING");
+    if (env != nullptr && std::string_view(env) == "0") return false;
+    const int rc = io_uring_queue_init(kEntries, &ring_, 0);
+    if (rc < 0) {
+      spdlog::info("io_uring unavailable ({}): each client's frames are sent with their own "
+                   "system call",
+                   std::strerror(-rc));
+      return false;
+    }
+    ready_ = true;
+    return true;
+  }
+
+  bool ready() const { return ready_; }
+
+  void Add(int fd, const iovec* iov, size_t count, std::shared_ptr<WriteBatcher::Writer> owner) {
+    sends_.push_back(Send{fd, iov_.size(), count, std::move(owner), kUnreported});
+    iov_.insert(iov_.end(), iov, iov + count);
+  }
+
+  // Sends everything added, then tells each owner its result. An owner may
+  // queue more writes from OnQueuedSend: they are sent directly (the caller
+  // clears the thread's batch pointer first).
+  void SubmitAndComplete() {
+    if (sends_.empty()) return;
+    // The message headers point into iov_, which no longer grows.
+    messages_.assign(sends_.size(), msghdr{});
+    for (size_t i = 0; i < sends_.size(); ++i) {
+      messages_[i].msg_iov = iov_.data() + sends_[i].iov_first;
+      messages_[i].msg_iovlen = sends_[i].iov_count;
+    }
+    size_t next = 0;
+    while (next < sends_.size() && ready_) {
+      unsigned queued = 0;
+      while (next + queued < sends_.size()) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        if (sqe == nullptr) break;
+        const size_t i = next + queued;
+        io_uring_prep_sendmsg(sqe, sends_[i].fd, &messages_[i], MSG_DONTWAIT | MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, i);
+        ++queued;
+      }
+      if (!SubmitAndReap(next, queued)) break;
+      next += queued;
+    }
+    // What a broken ring never got is reported as nothing sent: the owner
+    // then writes it the ordinary way.
+    for (Send& send : sends_) {
+      if (send.result == kUnreported) send.result = -EAGAIN;
+    }
+    std::vector<Send> done;
+    done.swap(sends_);
+    iov_.clear();
+    for (Send& send : done) send.owner->OnQueuedSend(send.result);
+    done.clear();
+    if (sends_.capacity() == 0) sends_.swap(done);  // keep the allocation
+  }
+
+ private:
+  static constexpr unsigned kEntries = 256;
+  static constexpr long kUnreported = LONG_MIN;
+
+  struct Send {
+    int fd;
+    size_t iov_first;
+    size_t iov_count;
+    std::shared_ptr<WriteBatcher::Writer> owner;
+    long result;
+  };
+
+  // Submits the `queued` sends from `first` on and collects their results
+  // into sends_. False if the ring failed: it is then given up for this
+  // thread, and the sends it did not report are marked: -EAGAIN if they never
+  // reached the kernel (their owners write them the ordinary way), -EIO if
+  // they did (whether their bytes went out is unknown, so their clients are
+  // dropped rather than sent the bytes twice).
+  bool SubmitAndReap(size_t first, unsigned queued) {
+    unsigned submitted = 0;
+    while (submitted < queued) {
+      const int rc = io_uring_submit(&ring_);
+      if (rc == -EINTR) continue;
+      if (rc <= 0) {
+        MarkUnreported(first, submitted, first + queued);
+        return GiveUp("submit", rc == 0 ? -EIO : rc);
+      }
+      submitted += static_cast<unsigned>(rc);
+    }
+    for (unsigned seen = 0; seen < submitted;) {
+      io_uring_cqe* cqe = nullptr;
+      const int rc = io_uring_wait_cqe(&ring_, &cqe);
+      if (rc == -EINTR) continue;
+      if (rc < 0) {
+        MarkUnreported(first, submitted, first + queued);
+        return GiveUp("wait", rc);
+      }
+      const uint64_t i = io_uring_cqe_get_data64(cqe);
+      if (i < sends_.size()) sends_[i].result = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      ++seen;
+    }
+    return true;
+  }
+
+  void MarkUnreported(size_t first, unsigned submitted, size_t end) {
+    for (size_t i = first; i < end; ++i) {
+      if (sends_[i].result == kUnreported) sends_[i].result = i < first + submitted ? -EIO : -EAGAIN;
+    }
+  }
+
+  bool GiveUp(const char* what, int rc) {
+    spdlog::error("io_uring {} failed ({}): this I/O thread sends without it from now on", what,
+                  std::strerror(-rc));
+    // Not torn down: the kernel may still hold sends it did not report.
+    ready_ = false;
+    return false;
+  }
+
+  io_uring ring_{};
+  bool ready_ = false;
+  std::vector<Send> sends_;
+  std::vector<iovec> iov_;
+  std::vector<msghdr> messages_;
+};
+
 thread_local std::vector<std::shared_ptr<WriteBatcher::Writer>>* deferred = nullptr;
 thread_local std::vector<std::function<void()>>* after_flush = nullptr;
+// Set only while Run's flush calls FlushWrites.
+thread_local SendBatch* flushing_batch = nullptr;
+thread_local bool batching_sends = false;
 
 }  // namespace
 
@@ -17,6 +170,8 @@ void WriteBatcher::Run(boost::asio::io_context& context) {
   std::vector<std::shared_ptr<Writer>> flushing;
   std::vector<std::function<void()>> after;
   std::vector<std::function<void()>> running;
+  SendBatch batch;
+  batching_sends = batch.Init();
   deferred = &list;
   after_flush = &after;
   // The completions of the previous flush's writes come back as one handler
@@ -40,7 +195,11 @@ void WriteBatcher::Run(boost::asio::io_context& context) {
     // A writer deferred by a FlushWrites call below waits for the next burst.
     flushing.swap(list);
     last_flush = flushing.size();
+    flushing_batch = batch.ready() ? &batch : nullptr;
     for (const std::shared_ptr<Writer>& writer : flushing) writer->FlushWrites();
+    flushing_batch = nullptr;
+    batch.SubmitAndComplete();
+    batching_sends = batch.ready();
     flushing.clear();
     // Likewise, work queued by these waits for the next burst.
     running.swap(after);
@@ -49,6 +208,7 @@ void WriteBatcher::Run(boost::asio::io_context& context) {
   }
   deferred = nullptr;
   after_flush = nullptr;
+  batching_sends = false;
   // Stopped: what still waits runs now rather than being lost.
   for (std::function<void()>& fn : after) fn();
 }
@@ -58,6 +218,15 @@ bool WriteBatcher::Defer(std::shared_ptr<Writer> writer) {
   deferred->push_back(std::move(writer));
   return true;
 }
+
+bool WriteBatcher::QueueSend(int fd, const iovec* iov, size_t count,
+                             std::shared_ptr<Writer> owner) {
+  if (flushing_batch == nullptr) return false;
+  flushing_batch->Add(fd, iov, count, std::move(owner));
+  return true;
+}
+
+bool WriteBatcher::BatchingSends() { return batching_sends; }
 
 void WriteBatcher::AfterFlush(std::function<void()> fn) {
   if (after_flush == nullptr) {

@@ -11,12 +11,24 @@
 // Each I/O thread runs its io_context through WriteBatcher::Run, which keeps
 // a thread-local list of sessions with frames to write.
 //
+// The writes of one flush go to the kernel together: each session queues its
+// non-blocking sendmsg (QueueSend) and the thread hands them all over in one
+// io_uring submission, so a broadcast to N clients costs one system call
+// rather than N. Measured: a loopback send of a 66-byte frame took half the
+// CPU this way on the benchmark machine (2.0 against 4.3 µs), whose system
+// calls are expensive (a VM). Where io_uring is unavailable (an old kernel,
+// a seccomp profile that forbids it, SIGD_IO_URING=0 in the environment) each
+// session sends on its own, as before.
+//
 //   threads.emplace_back([ctx] { ws::WriteBatcher::Run(*ctx); });
 //   // in a session, on the same thread:
 //   if (!WriteBatcher::Defer(shared_from_this())) StartWriteNow();
 #ifndef SIGD_SERVER_WS_WRITE_BATCHER_H_
 #define SIGD_SERVER_WS_WRITE_BATCHER_H_
 
+#include <sys/uio.h>
+
+#include <cstddef>
 #include <functional>
 #include <memory>
 
@@ -30,6 +42,9 @@ class WriteBatcher {
   class Writer {
    public:
     virtual void FlushWrites() = 0;
+    // The result of a send queued with QueueSend: the bytes sent (maybe
+    // fewer than asked), or -errno (-EAGAIN: the socket had no room).
+    virtual void OnQueuedSend(long result) = 0;
 
    protected:
     ~Writer() = default;
@@ -43,6 +58,17 @@ class WriteBatcher {
   // Defers writer->FlushWrites() to the end of the current burst. False when
   // this thread is not inside Run (the caller then writes at once).
   static bool Defer(std::shared_ptr<Writer> writer);
+
+  // Inside FlushWrites: queues a non-blocking sendmsg of iov[0, count) on
+  // `fd`, to be submitted with the other sends of this flush; then
+  // owner->OnQueuedSend runs, on this thread, before the AfterFlush work.
+  // The iovecs are copied; the bytes they point to must stay put until
+  // then. False, queuing nothing, anywhere else or without io_uring: the
+  // caller sends itself.
+  static bool QueueSend(int fd, const iovec* iov, size_t count, std::shared_ptr<Writer> owner);
+
+  // Whether this thread submits its flushes through io_uring (for tests).
+  static bool BatchingSends();
 
   // Runs `fn` once the writes deferred so far in this burst have been
   // started: what answers a publisher (a gRPC reply, written inline by

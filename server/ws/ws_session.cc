@@ -327,33 +327,77 @@ void WsSession::WriteQueued() {
   }
   writing_ = true;
   in_flight_ = static_cast<uint32_t>(n);
-  // The payload buffers point into the shared strings, which stay put even if
-  // frames_ reallocates while the write is on the socket.
   std::array<net::const_buffer, 2> single;
   net::const_buffer* first;
   net::const_buffer* last;
-  size_t total = bytes;
+  const size_t total = WriteBuffers(single, first, last);
+  beast::error_code ec;
+  size_t written = 0;
+  // Only plain TCP, and only while no write (Beast's control frame, or an
+  // earlier data write) is on the socket: bytes must never interleave.
+  Transport& transport = ws_.next_layer().next_layer();
+  if (!transport.is_tls() && !ws_.next_layer().writing()) {
+    std::array<iovec, 2 * kMaxBatchFrames> iov;
+    size_t count = 0;
+    for (const net::const_buffer* b = first; b != last; ++b) {
+      iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
+    }
+    const int fd = transport.socket().native_handle();
+    // At the end of a burst: with the other clients' sends, in one system
+    // call; OnQueuedSend goes on from here.
+    if (WriteBatcher::QueueSend(fd, iov.data(), count, shared_from_this())) return;
+    written = SendNow(fd, iov.data(), count, ec);
+  }
+  ContinueWrite(first, last, total, written, ec);
+}
+
+void WsSession::OnQueuedSend(long result) {
+  std::array<net::const_buffer, 2> single;
+  net::const_buffer* first;
+  net::const_buffer* last;
+  const size_t total = WriteBuffers(single, first, last);
+  beast::error_code ec;
+  size_t written = 0;
+  if (result >= 0) {
+    written = static_cast<size_t>(result);
+  } else if (result != -EAGAIN && result != -EWOULDBLOCK) {
+    ec = beast::error_code(static_cast<int>(-result), boost::system::system_category());
+  }
+  ContinueWrite(first, last, total, written, ec);
+  // A full batch left behind is written now, as DoWrite's loop would.
+  if (write_again_ && !writing_ && head_ < frames_.size()) DoWrite();
+}
+
+size_t WsSession::WriteBuffers(std::array<net::const_buffer, 2>& single, net::const_buffer*& first,
+                               net::const_buffer*& last) {
+  // The payload buffers point into the shared strings, which stay put even if
+  // frames_ reallocates while the write is on the socket.
+  const size_t n = in_flight_;
+  size_t total = 0;
   if (n == 1) {
     const hub::Frame& frame = frames_[head_];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
     single = {net::buffer(header_, header), net::buffer(*frame.data)};
     first = single.data();
     last = first + 2;
-    total += header;
-  } else {
-    if (batch_ == nullptr) batch_ = NewWriteBatch();
-    for (size_t i = 0; i < n; ++i) {
-      const hub::Frame& frame = frames_[head_ + i];
-      const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
-      batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
-      batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
-      total += header;
-    }
-    first = batch_->buffers;
-    last = first + 2 * n;
+    return header + frame.size();
   }
-  beast::error_code ec;
-  const size_t written = WriteNow(first, last, ec);
+  if (batch_ == nullptr) batch_ = NewWriteBatch();
+  for (size_t i = 0; i < n; ++i) {
+    const hub::Frame& frame = frames_[head_ + i];
+    const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
+    batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
+    batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
+    total += header + frame.size();
+  }
+  first = batch_->buffers;
+  last = first + 2 * n;
+  return total;
+}
+
+void WsSession::ContinueWrite(net::const_buffer* first, net::const_buffer* last, size_t total,
+                              size_t written, beast::error_code ec) {
+  const size_t n = in_flight_;
   if (ec || written == total) {
     completing_now_ = true;
     OnWrite(ec, written);
@@ -374,7 +418,8 @@ void WsSession::WriteQueued() {
     self->OnWrite(ec, written + bytes);
   });
   if (n == 1) {
-    // A copy of the (at most two) buffers left: `single` dies with this call.
+    // A copy of the (at most two) buffers left: the caller's array dies
+    // with its call.
     std::array<net::const_buffer, 2> rest{};
     std::copy(first, last, rest.begin());
     ws_.next_layer().async_write_some(rest, std::move(on_write));
@@ -383,23 +428,12 @@ void WsSession::WriteQueued() {
   ws_.next_layer().async_write_some(BufferSpan{first, last}, std::move(on_write));
 }
 
-size_t WsSession::WriteNow(const net::const_buffer* first, const net::const_buffer* last,
-                           beast::error_code& ec) {
-  // Only plain TCP, and only while no write (Beast's control frame, or an
-  // earlier data write) is on the socket: bytes must never interleave.
-  Transport& transport = ws_.next_layer().next_layer();
-  if (transport.is_tls() || ws_.next_layer().writing()) return 0;
-  std::array<iovec, 2 * kMaxBatchFrames> iov;
-  size_t count = 0;
-  for (const net::const_buffer* b = first; b != last; ++b) {
-    iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
-  }
+size_t WsSession::SendNow(int fd, const iovec* iov, size_t count, beast::error_code& ec) {
   msghdr message{};
-  message.msg_iov = iov.data();
+  message.msg_iov = const_cast<iovec*>(iov);
   message.msg_iovlen = count;
   while (true) {
-    const ssize_t sent = ::sendmsg(transport.socket().native_handle(), &message,
-                                   MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t sent = ::sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent >= 0) return static_cast<size_t>(sent);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {

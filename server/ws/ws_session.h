@@ -20,6 +20,9 @@
 #ifndef SIGD_SERVER_WS_WS_SESSION_H_
 #define SIGD_SERVER_WS_WS_SESSION_H_
 
+#include <sys/uio.h>
+
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -82,13 +85,24 @@ class WsSession : public hub::Client,
   // Writes what is queued, again and again while each write completes at
   // once and leaves a full batch behind (a loop, not a recursion).
   void DoWrite();
+  // Writes the next frames (a batch of them) at once if the socket takes
+  // them without blocking (plain TCP, no write in flight); most writes
+  // complete so, which saves Asio's operation, its reactor lock and the
+  // posted completion. At the end of a burst the send is queued with the
+  // WriteBatcher's, to go in its one system call (OnQueuedSend goes on).
+  // What the socket does not take goes asynchronously.
   void WriteQueued();
-  // Writes [first, last) at once if the socket takes it without blocking
-  // (plain TCP, no write in flight): the bytes written, maybe fewer than
-  // asked or none. Most writes complete here, which saves Asio's operation,
-  // its reactor lock and the posted completion; the rest go asynchronously.
-  size_t WriteNow(const boost::asio::const_buffer* first, const boost::asio::const_buffer* last,
-                  boost::beast::error_code& ec);
+  void OnQueuedSend(long result) override;
+  // The buffers of the in_flight_ frames from head_ (in `single` for one
+  // frame, else in batch_); returns their total size.
+  size_t WriteBuffers(std::array<boost::asio::const_buffer, 2>& single,
+                      boost::asio::const_buffer*& first, boost::asio::const_buffer*& last);
+  // After `written` bytes of [first, last) went at once: completes the write,
+  // or writes the rest asynchronously.
+  void ContinueWrite(boost::asio::const_buffer* first, boost::asio::const_buffer* last,
+                     size_t total, size_t written, boost::beast::error_code ec);
+  // One non-blocking sendmsg: the bytes sent, 0 if the socket is full.
+  static size_t SendNow(int fd, const iovec* iov, size_t count, boost::beast::error_code& ec);
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void StartClose(uint16_t code, std::string reason);
   // Closes the client with 1008 when its JWT expires.

@@ -2,7 +2,12 @@
 // (HandlerPool), on a real io_context run by a real thread.
 #include "server/ws/write_batcher.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -34,8 +39,13 @@ class Recorder : public WriteBatcher::Writer {
       deferred_from_flush = WriteBatcher::Defer(self.lock());
     }
   }
+  void OnQueuedSend(long result) override {
+    events.push_back("sent " + std::to_string(result));
+    sends.fetch_add(1);
+  }
   std::vector<std::string> events;  // only touched on the I/O thread
   std::atomic<int> flushes{0};
+  std::atomic<int> sends{0};
   int defer_again = 0;
   bool deferred_from_flush = false;
   std::weak_ptr<Recorder> self;
@@ -139,6 +149,113 @@ TEST(WriteBatcher, AfterFlushRunsOnceTheBurstsWritesAreStarted) {
   const std::vector<std::string> events = RecordedEvents(context, *writer);
   const std::vector<std::string> expected = {"deliver", "handler end", "flush", "answer"};
   EXPECT_EQ(events, expected);
+}
+
+// A writer that queues `text` on `fd` when flushed.
+class Sender : public Recorder {
+ public:
+  void FlushWrites() override {
+    Recorder::FlushWrites();
+    iovec iov[2] = {{text.data(), text.size() / 2}, {text.data() + text.size() / 2,
+                                                     text.size() - text.size() / 2}};
+    queued = WriteBatcher::QueueSend(fd, iov, 2, self.lock());
+  }
+  int fd = -1;
+  std::string text;
+  bool queued = false;
+};
+
+// Both ends of a local stream socket, closed with the test.
+struct SocketPair {
+  SocketPair() { EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0); }
+  ~SocketPair() {
+    close(fds[0]);
+    close(fds[1]);
+  }
+  std::string Read() {
+    char buffer[256];
+    const ssize_t n = recv(fds[1], buffer, sizeof buffer, MSG_DONTWAIT);
+    return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string();
+  }
+  int fds[2] = {-1, -1};
+};
+
+bool BatchingOn(net::io_context& context) {
+  std::atomic<int> batching{-1};
+  net::post(context, [&] { batching = WriteBatcher::BatchingSends() ? 1 : 0; });
+  EXPECT_TRUE(WaitFor([&] { return batching.load() >= 0; }, 5s));
+  return batching.load() == 1;
+}
+
+TEST(WriteBatcher, QueueSendOutsideAFlushIsRefused) {
+  auto writer = std::make_shared<Recorder>();
+  iovec iov{nullptr, 0};
+  EXPECT_FALSE(WriteBatcher::QueueSend(0, &iov, 1, writer));
+}
+
+// The sends queued by one flush's writers go to the kernel together; every
+// writer hears its result before the burst's AfterFlush work runs.
+TEST(WriteBatcher, SendsQueuedDuringAFlushAreSentTogetherBeforeAfterFlushWork) {
+  net::io_context context(1);
+  IoThread thread(context);
+  ASSERT_TRUE(BatchingOn(context)) << "io_uring is unavailable on this machine";
+  SocketPair a;
+  SocketPair b;
+  auto first = std::make_shared<Sender>();
+  auto second = std::make_shared<Sender>();
+  first->self = first;
+  second->self = second;
+  first->fd = a.fds[0];
+  first->text = "hello";
+  second->fd = b.fds[0];
+  second->text = "world!";
+  std::atomic<bool> answered{false};
+  net::post(context, [&] {
+    EXPECT_TRUE(WriteBatcher::Defer(first));
+    EXPECT_TRUE(WriteBatcher::Defer(second));
+    WriteBatcher::AfterFlush([&] {
+      first->events.push_back("answer");
+      answered = true;
+    });
+  });
+  ASSERT_TRUE(WaitFor([&] { return answered.load(); }, 5s));
+  const std::vector<std::string> events = RecordedEvents(context, *first);
+  const std::vector<std::string> expected = {"flush", "sent 5", "answer"};
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(RecordedEvents(context, *second), (std::vector<std::string>{"flush", "sent 6"}));
+  EXPECT_TRUE(first->queued);
+  EXPECT_EQ(a.Read(), "hello");
+  EXPECT_EQ(b.Read(), "world!");
+}
+
+// A client that does not read fills its socket: its queued send reports
+// -EAGAIN at once (the session then writes asynchronously) and holds up
+// nobody else's.
+TEST(WriteBatcher, AQueuedSendToAFullSocketReportsEagainWithoutWaiting) {
+  net::io_context context(1);
+  IoThread thread(context);
+  ASSERT_TRUE(BatchingOn(context)) << "io_uring is unavailable on this machine";
+  SocketPair full;
+  SocketPair open;
+  const std::string block(64 * 1024, 'x');
+  while (send(full.fds[0], block.data(), block.size(), MSG_DONTWAIT) > 0) {
+  }
+  auto stuck = std::make_shared<Sender>();
+  auto fine = std::make_shared<Sender>();
+  stuck->self = stuck;
+  fine->self = fine;
+  stuck->fd = full.fds[0];
+  stuck->text = "late";
+  fine->fd = open.fds[0];
+  fine->text = "on time";
+  net::post(context, [&] {
+    EXPECT_TRUE(WriteBatcher::Defer(stuck));
+    EXPECT_TRUE(WriteBatcher::Defer(fine));
+  });
+  ASSERT_TRUE(WaitFor([&] { return stuck->sends.load() == 1 && fine->sends.load() == 1; }, 5s));
+  EXPECT_EQ(RecordedEvents(context, *stuck),
+            (std::vector<std::string>{"flush", "sent " + std::to_string(-EAGAIN)}));
+  EXPECT_EQ(open.Read(), "on time");
 }
 
 TEST(HandlerPool, AFreedBlockIsReusedForTheSameSizeClass) {
