@@ -327,10 +327,8 @@ void WsSession::WriteQueued() {
   }
   writing_ = true;
   in_flight_ = static_cast<uint32_t>(n);
-  std::array<net::const_buffer, 2> single;
-  net::const_buffer* first;
-  net::const_buffer* last;
-  const size_t total = WriteBuffers(single, first, last);
+  WriteView view;
+  WriteBuffers(view);
   beast::error_code ec;
   size_t written = 0;
   // Only plain TCP, and only while no write (Beast's control frame, or an
@@ -339,7 +337,7 @@ void WsSession::WriteQueued() {
   if (!transport.is_tls() && !ws_.next_layer().writing()) {
     std::array<iovec, 2 * kMaxBatchFrames> iov;
     size_t count = 0;
-    for (const net::const_buffer* b = first; b != last; ++b) {
+    for (const net::const_buffer* b = view.first; b != view.last; ++b) {
       iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
     }
     const int fd = transport.socket().native_handle();
@@ -348,14 +346,12 @@ void WsSession::WriteQueued() {
     if (WriteBatcher::QueueSend(fd, iov.data(), count, shared_from_this())) return;
     written = SendNow(fd, iov.data(), count, ec);
   }
-  ContinueWrite(first, last, total, written, ec);
+  ContinueWrite(view, written, ec);
 }
 
 void WsSession::OnQueuedSend(long result) {
-  std::array<net::const_buffer, 2> single;
-  net::const_buffer* first;
-  net::const_buffer* last;
-  const size_t total = WriteBuffers(single, first, last);
+  WriteView view;
+  WriteBuffers(view);
   beast::error_code ec;
   size_t written = 0;
   if (result >= 0) {
@@ -363,24 +359,24 @@ void WsSession::OnQueuedSend(long result) {
   } else if (result != -EAGAIN && result != -EWOULDBLOCK) {
     ec = beast::error_code(static_cast<int>(-result), boost::system::system_category());
   }
-  ContinueWrite(first, last, total, written, ec);
+  ContinueWrite(view, written, ec);
   // A full batch left behind is written now, as DoWrite's loop would.
   if (write_again_ && !writing_ && head_ < frames_.size()) DoWrite();
 }
 
-size_t WsSession::WriteBuffers(std::array<net::const_buffer, 2>& single, net::const_buffer*& first,
-                               net::const_buffer*& last) {
+void WsSession::WriteBuffers(WriteView& view) {
   // The payload buffers point into the shared strings, which stay put even if
   // frames_ reallocates while the write is on the socket.
   const size_t n = in_flight_;
-  size_t total = 0;
+  view.total = 0;
   if (n == 1) {
     const hub::Frame& frame = frames_[head_];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
-    single = {net::buffer(header_, header), net::buffer(*frame.data)};
-    first = single.data();
-    last = first + 2;
-    return header + frame.size();
+    view.single = {net::buffer(header_, header), net::buffer(*frame.data)};
+    view.first = view.single.data();
+    view.last = view.first + 2;
+    view.total = header + frame.size();
+    return;
   }
   if (batch_ == nullptr) batch_ = NewWriteBatch();
   for (size_t i = 0; i < n; ++i) {
@@ -388,17 +384,17 @@ size_t WsSession::WriteBuffers(std::array<net::const_buffer, 2>& single, net::co
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
     batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
     batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
-    total += header + frame.size();
+    view.total += header + frame.size();
   }
-  first = batch_->buffers;
-  last = first + 2 * n;
-  return total;
+  view.first = batch_->buffers;
+  view.last = view.first + 2 * n;
 }
 
-void WsSession::ContinueWrite(net::const_buffer* first, net::const_buffer* last, size_t total,
-                              size_t written, beast::error_code ec) {
+void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code ec) {
   const size_t n = in_flight_;
-  if (ec || written == total) {
+  net::const_buffer* first = view.first;
+  net::const_buffer* last = view.last;
+  if (ec || written == view.total) {
     completing_now_ = true;
     OnWrite(ec, written);
     completing_now_ = false;
@@ -418,8 +414,8 @@ void WsSession::ContinueWrite(net::const_buffer* first, net::const_buffer* last,
     self->OnWrite(ec, written + bytes);
   });
   if (n == 1) {
-    // A copy of the (at most two) buffers left: the caller's array dies
-    // with its call.
+    // A copy of the (at most two) buffers left: the view dies with the
+    // caller.
     std::array<net::const_buffer, 2> rest{};
     std::copy(first, last, rest.begin());
     ws_.next_layer().async_write_some(rest, std::move(on_write));

@@ -93,14 +93,18 @@ class WsSession : public hub::Client,
   // What the socket does not take goes asynchronously.
   void WriteQueued();
   void OnQueuedSend(long result) override;
-  // The buffers of the in_flight_ frames from head_ (in `single` for one
-  // frame, else in batch_); returns their total size.
-  size_t WriteBuffers(std::array<boost::asio::const_buffer, 2>& single,
-                      boost::asio::const_buffer*& first, boost::asio::const_buffer*& last);
-  // After `written` bytes of [first, last) went at once: completes the write,
-  // or writes the rest asynchronously.
-  void ContinueWrite(boost::asio::const_buffer* first, boost::asio::const_buffer* last,
-                     size_t total, size_t written, boost::beast::error_code ec);
+  // The buffers of the in_flight_ frames from head_: [first, last), in
+  // `single` for one frame, else in batch_.
+  struct WriteView {
+    std::array<boost::asio::const_buffer, 2> single;
+    boost::asio::const_buffer* first = nullptr;
+    boost::asio::const_buffer* last = nullptr;
+    size_t total = 0;  // bytes
+  };
+  void WriteBuffers(WriteView& view);
+  // After `written` bytes of the view went at once: completes the write, or
+  // writes the rest asynchronously.
+  void ContinueWrite(WriteView& view, size_t written, boost::beast::error_code ec);
   // One non-blocking sendmsg: the bytes sent, 0 if the socket is full.
   static size_t SendNow(int fd, const iovec* iov, size_t count, boost::beast::error_code& ec);
   void OnWrite(boost::beast::error_code ec, size_t bytes);
