@@ -4,20 +4,24 @@
 // bench/README.md: per scenario and server, the median over the runs that
 // succeeded, and each figure's ratio to Node ws measured in the same file; the
 // `cluster` scenario gets a table of its own (3 nodes against one, the extra
-// CPU per delivery the cluster costs).
+// CPU per delivery the cluster costs). Given several files (invocations on
+// the same machine), it pools their runs: the medians are over all of them,
+// and the machine line is the first file's.
 //
-//   node bench/summarize.js bench/results/<file>.jsonl
+//   node bench/summarize.js bench/results/<file>.jsonl [more.jsonl ...]
 'use strict';
 
 const fs = require('node:fs');
 
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: summarize.js RESULTS.jsonl\n');
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  process.stderr.write('usage: summarize.js RESULTS.jsonl [MORE.jsonl ...]\n');
   process.exit(2);
 }
 
-const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = files
+  .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'))
+  .filter((l) => l.trim() !== '');
 const records = [];
 for (const line of lines) {
   try {
@@ -58,7 +62,8 @@ function ratio(value, base, digits = 2) {
 const out = [];
 if (meta.meta) {
   out.push(`Machine: ${meta.nproc} cores (${meta.cpu}), kernel ${meta.kernel}, ${meta.date}` +
-           `${meta.quick ? ' — quick run (1 short run each, not for the record)' : `, ${meta.runs} runs each, medians`}.`);
+           `${meta.quick ? ' — quick run (1 short run each, not for the record)' : `, ${meta.runs} runs each, medians`}` +
+           `${files.length > 1 ? ` (${files.length} invocations pooled: a scenario in k of them has k × ${meta.runs} runs)` : ''}.`);
   out.push(`sigd ${meta.sigd_commit || '?'}; Node ${meta.node}; ws ${meta.ws || 'not run'}; uWebSockets.js via npm uwebsockets ${meta.uws || 'not run'}.`);
   out.push('');
 }
