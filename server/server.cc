@@ -284,7 +284,9 @@ absl::Status Server::Start() {
   }
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
-    threads_.emplace_back([ctx = context.get()] { ws::WriteBatcher::Run(*ctx); });
+    threads_.emplace_back([ctx = context.get(), io_uring = config_.io_uring] {
+      ws::WriteBatcher::Run(*ctx, io_uring);
+    });
   }
   listener_->Run();
   if (admin_) admin_->Run();

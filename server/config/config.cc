@@ -115,6 +115,21 @@ std::vector<Setting> Settings() {
        Unsigned(&Config::max_message_bytes, 16, uint64_t{1} << 30)},
       {"io-threads", "I/O threads, each owning a shard of the clients (0: one per core)",
        std::to_string(d.io_threads), false, Unsigned(&Config::io_threads, 0, 256)},
+      {"io-uring",
+       "send a burst's frames to all its clients in one io_uring submission (off: a system "
+       "call per client; also off where the kernel refuses io_uring)",
+       "on", false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         const std::string value = absl::AsciiStrToLower(absl::StripAsciiWhitespace(v.back()));
+         if (value == "on" || value == "true" || value == "1") {
+           c.io_uring = true;
+         } else if (value == "off" || value == "false" || value == "0") {
+           c.io_uring = false;
+         } else {
+           return absl::InvalidArgumentError("expected on or off");
+         }
+         return absl::OkStatus();
+       }},
       {"default-broadcast",
        "where a message with no path, clientId or direct goes: all (Pode) or own-path", "all",
        false,

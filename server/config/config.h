@@ -26,6 +26,7 @@ struct Config {
   std::string public_dir = "./public";
   uint64_t max_message_bytes = 64 * 1024;
   uint32_t io_threads = 0;  // 0: one per core
+  bool io_uring = true;      // a burst's socket writes in one submission
   protocol::DefaultScope default_broadcast = protocol::DefaultScope::kAll;
   std::chrono::seconds keepalive{30};
   std::chrono::seconds handshake_timeout{10};

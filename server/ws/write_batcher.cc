@@ -5,9 +5,7 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,8 +31,6 @@ class SendBatch {
   // False (with the reason logged once per thread) when io_uring cannot be
   // used here.
   bool Init() {
-    const char* env = std::getenv("SIGD_IO_URING");
-    if (env != nullptr && std::string_view(env) == "0") return false;
     const int rc = io_uring_queue_init(kEntries, &ring_, 0);
     if (rc < 0) {
       spdlog::info("io_uring unavailable ({}): each client's frames are sent with their own "
@@ -165,13 +161,13 @@ thread_local bool batching_sends = false;
 
 }  // namespace
 
-void WriteBatcher::Run(boost::asio::io_context& context) {
+void WriteBatcher::Run(boost::asio::io_context& context, bool io_uring) {
   std::vector<std::shared_ptr<Writer>> list;
   std::vector<std::shared_ptr<Writer>> flushing;
   std::vector<std::function<void()>> after;
   std::vector<std::function<void()>> running;
   SendBatch batch;
-  batching_sends = batch.Init();
+  batching_sends = io_uring && batch.Init();
   deferred = &list;
   after_flush = &after;
   // The completions of the previous flush's writes come back as one handler
@@ -195,11 +191,11 @@ void WriteBatcher::Run(boost::asio::io_context& context) {
     // A writer deferred by a FlushWrites call below waits for the next burst.
     flushing.swap(list);
     last_flush = flushing.size();
-    flushing_batch = batch.ready() ? &batch : nullptr;
+    flushing_batch = batching_sends ? &batch : nullptr;
     for (const std::shared_ptr<Writer>& writer : flushing) writer->FlushWrites();
     flushing_batch = nullptr;
     batch.SubmitAndComplete();
-    batching_sends = batch.ready();
+    batching_sends = batching_sends && batch.ready();
     flushing.clear();
     // Likewise, work queued by these waits for the next burst.
     running.swap(after);

@@ -17,8 +17,8 @@
 // rather than N. Measured: a loopback send of a 66-byte frame took half the
 // CPU this way on the benchmark machine (2.0 against 4.3 µs), whose system
 // calls are expensive (a VM). Where io_uring is unavailable (an old kernel,
-// a seccomp profile that forbids it, SIGD_IO_URING=0 in the environment) each
-// session sends on its own, as before.
+// a seccomp profile that forbids it, --io-uring off) each session sends on
+// its own, as before.
 //
 //   threads.emplace_back([ctx] { ws::WriteBatcher::Run(*ctx); });
 //   // in a session, on the same thread:
@@ -53,7 +53,8 @@ class WriteBatcher {
   // Runs `context` on this thread until it is stopped; after every burst of
   // ready handlers (at most kBurst of them, plus one per write the previous
   // flush started) calls FlushWrites on every writer deferred during it.
-  static void Run(boost::asio::io_context& context);
+  // With `io_uring` false (--io-uring off), each session sends on its own.
+  static void Run(boost::asio::io_context& context, bool io_uring = true);
 
   // Defers writer->FlushWrites() to the end of the current burst. False when
   // this thread is not inside Run (the caller then writes at once).

@@ -233,8 +233,10 @@ TEST(WebSocket, ClientAnsweringPingsStaysConnected) {
 // Frames queued for a client go out many per write (sigd's own frame writer),
 // while Beast answers pings on the same socket: every frame must still arrive
 // whole, with its opcode, in order, and every ping must get its pong.
-TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongs) {
-  TestServer server([](config::Config& c) {
+// Run with sigd's writes batched through io_uring (the default) and without.
+void QueuedFramesArriveWholeAndInOrderBetweenPongs(bool io_uring) {
+  TestServer server([io_uring](config::Config& c) {
+    c.io_uring = io_uring;
     c.raw_paths = {"/raw/*"};
     c.max_message_bytes = 1 << 20;
     c.queue_max_bytes = 64 << 20;  // the sender reads nothing either
@@ -270,6 +272,14 @@ TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongs) {
   ASSERT_TRUE(receiver.Send("end").ok());
   EXPECT_EQ(*receiver.Read(), "end");
   EXPECT_EQ(receiver.pongs_received(), pings);
+}
+
+TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongs) {
+  QueuedFramesArriveWholeAndInOrderBetweenPongs(/*io_uring=*/true);
+}
+
+TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongsWithoutIoUring) {
+  QueuedFramesArriveWholeAndInOrderBetweenPongs(/*io_uring=*/false);
 }
 
 }  // namespace

@@ -140,6 +140,14 @@ TEST(Config, DefaultBroadcastFlag) {
             protocol::DefaultScope::kAll);
 }
 
+TEST(Config, IoUringIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(LoadOk({}).io_uring);
+  EXPECT_FALSE(LoadOk({"--io-uring", "off"}).io_uring);
+  EXPECT_TRUE(LoadOk({"--io-uring", "on"}).io_uring);
+  EXPECT_FALSE(LoadOk({}, {{"SIGD_IO_URING", "0"}}).io_uring);
+  EXPECT_CONTAINS(LoadError({"--io-uring", "sometimes"}), "--io-uring");
+}
+
 TEST(Config, NodeIdAndLogLevelFlags) {
   const Config c = LoadOk({"--node-id", "node-7", "--log-level", "debug"});
   EXPECT_EQ(c.node_id, "node-7");
@@ -207,7 +215,7 @@ TEST(Config, HelpExitsWithTextMentioningEveryFlag) {
     EXPECT_TRUE(c.exit_now);
     for (const char* flag :
          {"--listen", "--grpc-listen", "--public", "--max-message-bytes", "--io-threads",
-          "--default-broadcast", "--keepalive-seconds", "--handshake-timeout-seconds",
+          "--io-uring", "--default-broadcast", "--keepalive-seconds", "--handshake-timeout-seconds",
           "--queue-max-bytes", "--queue-max-frames", "--subscriber-queue", "--max-json-depth",
           "--raw-path", "--pin-route", "--node-id", "--log-level", "--drain-timeout-seconds",
           "--config", "--help", "--version"}) {
