@@ -18,7 +18,8 @@ namespace {
 // The sends of one flush, submitted to the kernel together through this
 // thread's io_uring. With MSG_DONTWAIT every send completes during the
 // submission (a full socket answers -EAGAIN rather than being polled), so
-// the batch is synchronous: Submit returns with every result known.
+// the batch is synchronous: SubmitAndComplete knows every result before it
+// returns.
 class SendBatch {
  public:
   SendBatch() = default;
@@ -79,12 +80,11 @@ class SendBatch {
     for (Send& send : sends_) {
       if (send.result == kUnreported) send.result = -EAGAIN;
     }
-    std::vector<Send> done;
-    done.swap(sends_);
+    // Owners run with the batch emptied (what they queue goes directly).
+    std::vector<Send> done = std::move(sends_);
+    sends_.clear();
     iov_.clear();
     for (Send& send : done) send.owner->OnQueuedSend(send.result);
-    done.clear();
-    if (sends_.capacity() == 0) sends_.swap(done);  // keep the allocation
   }
 
  private:
@@ -134,7 +134,8 @@ class SendBatch {
 
   void MarkUnreported(size_t first, unsigned submitted, size_t end) {
     for (size_t i = first; i < end; ++i) {
-      if (sends_[i].result == kUnreported) sends_[i].result = i < first + submitted ? -EIO : -EAGAIN;
+      if (sends_[i].result != kUnreported) continue;
+      sends_[i].result = i < first + submitted ? -EIO : -EAGAIN;
     }
   }
 
