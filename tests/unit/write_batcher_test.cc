@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "boost/asio/executor_work_guard.hpp"
@@ -165,6 +166,14 @@ class Sender : public Recorder {
   bool queued = false;
 };
 
+std::shared_ptr<Sender> MakeSender(int fd, std::string text) {
+  auto sender = std::make_shared<Sender>();
+  sender->self = sender;
+  sender->fd = fd;
+  sender->text = std::move(text);
+  return sender;
+}
+
 // Both ends of a local stream socket, closed with the test.
 struct SocketPair {
   SocketPair() { EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0); }
@@ -201,14 +210,8 @@ TEST(WriteBatcher, SendsQueuedDuringAFlushAreSentTogetherBeforeAfterFlushWork) {
   ASSERT_TRUE(BatchingOn(context)) << "io_uring is unavailable on this machine";
   SocketPair a;
   SocketPair b;
-  auto first = std::make_shared<Sender>();
-  auto second = std::make_shared<Sender>();
-  first->self = first;
-  second->self = second;
-  first->fd = a.fds[0];
-  first->text = "hello";
-  second->fd = b.fds[0];
-  second->text = "world!";
+  auto first = MakeSender(a.fds[0], "hello");
+  auto second = MakeSender(b.fds[0], "world!");
   std::atomic<bool> answered{false};
   net::post(context, [&] {
     EXPECT_TRUE(WriteBatcher::Defer(first));
@@ -240,14 +243,8 @@ TEST(WriteBatcher, AQueuedSendToAFullSocketReportsEagainWithoutWaiting) {
   const std::string block(64 * 1024, 'x');
   while (send(full.fds[0], block.data(), block.size(), MSG_DONTWAIT) > 0) {
   }
-  auto stuck = std::make_shared<Sender>();
-  auto fine = std::make_shared<Sender>();
-  stuck->self = stuck;
-  fine->self = fine;
-  stuck->fd = full.fds[0];
-  stuck->text = "late";
-  fine->fd = open.fds[0];
-  fine->text = "on time";
+  auto stuck = MakeSender(full.fds[0], "late");
+  auto fine = MakeSender(open.fds[0], "on time");
   net::post(context, [&] {
     EXPECT_TRUE(WriteBatcher::Defer(stuck));
     EXPECT_TRUE(WriteBatcher::Defer(fine));
