@@ -26,7 +26,7 @@ class SendBatch {
   SendBatch(const SendBatch&) = delete;
   SendBatch& operator=(const SendBatch&) = delete;
   ~SendBatch() {
-    if (ready_) io_uring_queue_exit(&ring_);
+    if (open_) io_uring_queue_exit(&ring_);
   }
 
   // False (with the reason logged once per thread) when io_uring cannot be
@@ -34,11 +34,27 @@ class SendBatch {
   bool Init() {
     const int rc = io_uring_queue_init(kEntries, &ring_, 0);
     if (rc < 0) {
-      spdlog::info("io_uring unavailable ({}): each client's frames are sent with their own "
-                   "system call",
-                   std::strerror(-rc));
+      LogUnavailable(std::strerror(-rc));
       return false;
     }
+    // A ring is not enough: kernels before 5.3, and sandboxes that emulate
+    // io_uring in part, refuse IORING_OP_SENDMSG (every send would fail with
+    // -EINVAL and close its client). Without the probe (before 5.6) the
+    // send's behaviour with MSG_DONTWAIT is not known either.
+    io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+    const char* missing = nullptr;
+    if (probe == nullptr) {
+      missing = "no opcode probe";
+    } else if (!io_uring_opcode_supported(probe, IORING_OP_SENDMSG)) {
+      missing = "no sendmsg";
+    }
+    if (probe != nullptr) io_uring_free_probe(probe);
+    if (missing != nullptr) {
+      io_uring_queue_exit(&ring_);
+      LogUnavailable(missing);
+      return false;
+    }
+    open_ = true;
     ready_ = true;
     return true;
   }
@@ -80,11 +96,12 @@ class SendBatch {
     for (Send& send : sends_) {
       if (send.result == kUnreported) send.result = -EAGAIN;
     }
-    // Owners run with the batch emptied (what they queue goes directly).
-    std::vector<Send> done = std::move(sends_);
-    sends_.clear();
+    // Owners run with the batch emptied (what they queue goes directly);
+    // swapped, not moved, so both vectors keep their capacity.
+    completing_.swap(sends_);
     iov_.clear();
-    for (Send& send : done) send.owner->OnQueuedSend(send.result);
+    for (Send& send : completing_) send.owner->OnQueuedSend(send.result);
+    completing_.clear();
   }
 
  private:
@@ -101,55 +118,67 @@ class SendBatch {
 
   // Submits the `queued` sends from `first` on and collects their results
   // into sends_. False if the ring failed: it is then given up for this
-  // thread, and the sends it did not report are marked: -EAGAIN if they never
-  // reached the kernel (their owners write them the ordinary way), -EIO if
-  // they did (whether their bytes went out is unknown, so their clients are
-  // dropped rather than sent the bytes twice).
+  // thread (a failed submit may leave entries in the submission queue that
+  // point into this batch, so the ring can never be submitted again). Sends
+  // it did not report are marked -EAGAIN if they never reached the kernel
+  // (their owners write them the ordinary way) and -EIO if they did: whether
+  // their bytes went out is unknown, so their clients are dropped rather
+  // than sent the bytes twice. The kernel no longer reads their buffers: a
+  // MSG_DONTWAIT send runs to completion inside the submitting call.
   bool SubmitAndReap(size_t first, unsigned queued) {
     unsigned submitted = 0;
     while (submitted < queued) {
       const int rc = io_uring_submit(&ring_);
       if (rc == -EINTR) continue;
-      if (rc <= 0) {
-        MarkUnreported(first, submitted, first + queued);
-        return GiveUp("submit", rc == 0 ? -EIO : rc);
-      }
+      if (rc <= 0) return Fail("submit", rc == 0 ? -EIO : rc, first, submitted, queued);
       submitted += static_cast<unsigned>(rc);
     }
-    for (unsigned seen = 0; seen < submitted;) {
+    for (unsigned seen = 0; seen < submitted; ++seen) {
       io_uring_cqe* cqe = nullptr;
-      const int rc = io_uring_wait_cqe(&ring_, &cqe);
-      if (rc == -EINTR) continue;
-      if (rc < 0) {
-        MarkUnreported(first, submitted, first + queued);
-        return GiveUp("wait", rc);
-      }
-      const uint64_t i = io_uring_cqe_get_data64(cqe);
-      if (i < sends_.size()) sends_[i].result = cqe->res;
-      io_uring_cqe_seen(&ring_, cqe);
-      ++seen;
+      int rc = io_uring_wait_cqe(&ring_, &cqe);
+      while (rc == -EINTR) rc = io_uring_wait_cqe(&ring_, &cqe);
+      if (rc < 0) return Fail("wait", rc, first, submitted, queued);
+      Record(cqe);
     }
     return true;
   }
 
-  void MarkUnreported(size_t first, unsigned submitted, size_t end) {
-    for (size_t i = first; i < end; ++i) {
+  void Record(io_uring_cqe* cqe) {
+    const uint64_t i = io_uring_cqe_get_data64(cqe);
+    if (i < sends_.size()) sends_[i].result = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+  }
+
+  bool Fail(const char* what, int rc, size_t first, unsigned submitted, unsigned queued) {
+    // Results already posted are kept: those sends need no guessing.
+    io_uring_cqe* cqe = nullptr;
+    while (io_uring_peek_cqe(&ring_, &cqe) == 0 && cqe != nullptr) Record(cqe);
+    for (size_t i = first; i < first + queued; ++i) {
       if (sends_[i].result != kUnreported) continue;
       sends_[i].result = i < first + submitted ? -EIO : -EAGAIN;
     }
+    return GiveUp(what, rc);
   }
 
   bool GiveUp(const char* what, int rc) {
     spdlog::error("io_uring {} failed ({}): this I/O thread sends without it from now on", what,
                   std::strerror(-rc));
-    // Not torn down: the kernel may still hold sends it did not report.
+    // The ring itself is closed by the destructor.
     ready_ = false;
     return false;
   }
 
+  static void LogUnavailable(const char* why) {
+    spdlog::info("io_uring unavailable ({}): each client's frames are sent with their own "
+                 "system call",
+                 why);
+  }
+
   io_uring ring_{};
-  bool ready_ = false;
+  bool open_ = false;   // ring_ is set up
+  bool ready_ = false;  // and still used
   std::vector<Send> sends_;
+  std::vector<Send> completing_;
   std::vector<iovec> iov_;
   std::vector<msghdr> messages_;
 };
