@@ -96,6 +96,7 @@ struct Metrics {
   Counter cluster_partial{0};        // cluster-wide asks that ended without every node's answer
   Counter cluster_events_rejected{0};  // route events no holder on another node accepted in time
   std::atomic<int64_t> cluster_remote_routes{0};  // gauge: other nodes' subscriptions known here
+  std::atomic<int> io_uring_threads{0};  // gauge: I/O threads sending through io_uring
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 
   std::array<ShardGauges, kMaxShards> shards;

@@ -284,8 +284,8 @@ absl::Status Server::Start() {
   }
   for (auto& context : contexts_) {
     work_.push_back(net::make_work_guard(*context));
-    threads_.emplace_back([ctx = context.get(), io_uring = config_.io_uring] {
-      ws::WriteBatcher::Run(*ctx, io_uring);
+    threads_.emplace_back([this, ctx = context.get()] {
+      ws::WriteBatcher::Run(*ctx, config_.io_uring, &metrics_.io_uring_threads);
     });
   }
   listener_->Run();

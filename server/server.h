@@ -66,6 +66,7 @@ class Server {
   const std::string& node_id() const { return node_id_; }
   hub::Hub& hub() { return *hub_; }
   const Metrics& metrics() const { return metrics_; }
+  size_t io_threads() const { return contexts_.size(); }
   size_t subscriber_count() const { return service_ ? service_->subscriber_count() : 0; }
   // Connections holding an admission ticket (upgraded or upgrading).
   uint64_t admitted_connections() const { return admission_ ? admission_->total() : 0; }

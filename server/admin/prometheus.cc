@@ -52,6 +52,10 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
   w.Gauge("clients", "WebSocket clients connected now.", static_cast<double>(g.clients));
   w.Gauge("subscribers", "SubscribeSignals streams open now.", static_cast<double>(g.subscribers));
   w.Gauge("ready", "1 while sigd takes new clients, 0 while draining.", g.ready ? 1 : 0);
+  w.Gauge("io_uring_threads",
+          "I/O threads that send through io_uring; fewer than --io-threads where the kernel "
+          "refuses it (see the log) or with --io-uring off.",
+          m.io_uring_threads.load(std::memory_order_relaxed));
   w.Counter("connections_total", "WebSocket upgrades completed.", Load(m.connections_accepted));
   w.Counter("handshakes_failed_total", "WebSocket upgrades that failed.",
             Load(m.handshakes_failed));

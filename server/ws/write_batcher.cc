@@ -191,13 +191,18 @@ thread_local bool batching_sends = false;
 
 }  // namespace
 
-void WriteBatcher::Run(boost::asio::io_context& context, bool io_uring) {
+void WriteBatcher::Run(boost::asio::io_context& context, bool io_uring,
+                       std::atomic<int>* io_uring_threads) {
   std::vector<std::shared_ptr<Writer>> list;
   std::vector<std::shared_ptr<Writer>> flushing;
   std::vector<std::function<void()>> after;
   std::vector<std::function<void()>> running;
   SendBatch batch;
   batching_sends = io_uring && batch.Init();
+  auto count_batching = [&](int delta) {
+    if (io_uring_threads != nullptr) io_uring_threads->fetch_add(delta, std::memory_order_relaxed);
+  };
+  if (batching_sends) count_batching(1);
   deferred = &list;
   after_flush = &after;
   // The completions of the previous flush's writes come back as one handler
@@ -225,7 +230,10 @@ void WriteBatcher::Run(boost::asio::io_context& context, bool io_uring) {
     for (const std::shared_ptr<Writer>& writer : flushing) writer->FlushWrites();
     flushing_batch = nullptr;
     batch.SubmitAndComplete();
-    batching_sends = batching_sends && batch.ready();
+    if (batching_sends && !batch.ready()) {  // the ring failed: given up
+      batching_sends = false;
+      count_batching(-1);
+    }
     flushing.clear();
     // Likewise, work queued by these waits for the next burst.
     running.swap(after);
@@ -234,6 +242,7 @@ void WriteBatcher::Run(boost::asio::io_context& context, bool io_uring) {
   }
   deferred = nullptr;
   after_flush = nullptr;
+  if (batching_sends) count_batching(-1);
   batching_sends = false;
   // Stopped: what still waits runs now rather than being lost.
   for (std::function<void()>& fn : after) fn();

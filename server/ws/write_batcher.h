@@ -28,6 +28,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -54,7 +55,10 @@ class WriteBatcher {
   // ready handlers (at most kBurst of them, plus one per write the previous
   // flush started) calls FlushWrites on every writer deferred during it.
   // With `io_uring` false (--io-uring off), each session sends on its own.
-  static void Run(boost::asio::io_context& context, bool io_uring = true);
+  // While this thread sends through io_uring it counts itself in
+  // `io_uring_threads` (if given): one fewer where the kernel refuses it.
+  static void Run(boost::asio::io_context& context, bool io_uring = true,
+                  std::atomic<int>* io_uring_threads = nullptr);
 
   // Defers writer->FlushWrites() to the end of the current burst. False when
   // this thread is not inside Run (the caller then writes at once).

@@ -139,6 +139,8 @@ TEST_F(AdminTest, MetricsArePrometheusTextNamedSigd) {
   EXPECT_NE(text.find("sigd_rejected_messages_total{code=\"invalid_message\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("sigd_send_to_write_seconds_count 1\n"), std::string::npos) << text;
+  // Both I/O threads of the test server send through io_uring.
+  EXPECT_NE(text.find("sigd_io_uring_threads 2\n"), std::string::npos) << text;
 }
 
 TEST(AdminListen, RefusesNonLoopbackWithoutToken) {

@@ -272,6 +272,12 @@ void QueuedFramesArriveWholeAndInOrderBetweenPongs(bool io_uring) {
   ASSERT_TRUE(receiver.Send("end").ok());
   EXPECT_EQ(*receiver.Read(), "end");
   EXPECT_EQ(receiver.pongs_received(), pings);
+  // What the admin endpoint reports as sigd_io_uring_threads: every I/O
+  // thread (each counts itself in as it starts), or none.
+  const int expected = io_uring ? static_cast<int>(server.server().io_threads()) : 0;
+  EXPECT_TRUE(WaitFor(
+      [&] { return server.server().metrics().io_uring_threads.load() == expected; }, 5s))
+      << server.server().metrics().io_uring_threads.load() << " of " << expected;
 }
 
 TEST(WebSocket, QueuedFramesArriveWholeAndInOrderBetweenPongs) {
