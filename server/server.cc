@@ -180,15 +180,20 @@ absl::Status Server::Start() {
   size_t threads = config_.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<net::any_io_executor> executors;
+  std::vector<hub::ShardInbox*> inboxes;
   for (size_t i = 0; i < threads; ++i) {
     // concurrency_hint 1: each context is run by exactly one thread, so Asio
     // queues what that thread posts to itself without taking the scheduler's
-    // lock (posts from other threads, gRPC's among them, still take it).
+    // lock. Posts from other threads (gRPC's, other shards') would take it:
+    // the hub sends those through the shard's inbox instead.
     contexts_.push_back(std::make_unique<net::io_context>(1));
     executors.push_back(contexts_.back()->get_executor());
+    inboxes_.push_back(std::make_unique<hub::ShardInbox>(*contexts_.back()));
+    inboxes_.back()->Start();
+    inboxes.push_back(inboxes_.back().get());
   }
   static_files_ = std::make_unique<http::StaticFiles>(config_.public_dir);
-  hub_ = std::make_unique<hub::Hub>(std::move(executors));
+  hub_ = std::make_unique<hub::Hub>(std::move(executors), std::move(inboxes));
   routes_ = std::make_unique<routes::RouteTable>(std::move(pinned));
   inbound_ = std::make_unique<hub::InboundHandler>(*hub_, *routes_, metrics_, config_, node_id_);
   absl::StatusOr<util::TrustedProxies> proxies =

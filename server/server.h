@@ -79,6 +79,7 @@ class Server {
   // admission tickets back.
   std::unique_ptr<ws::Admission> admission_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<hub::ShardInbox>> inboxes_;  // one per context, destroyed first
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::vector<routes::RoutePattern> raw_paths_;

@@ -8,9 +8,20 @@
 
 namespace sigd::hub {
 
-Hub::Hub(std::vector<boost::asio::any_io_executor> executors) {
+Hub::Hub(std::vector<boost::asio::any_io_executor> executors, std::vector<ShardInbox*> inboxes) {
   shards_.reserve(executors.size());
-  for (auto& e : executors) shards_.push_back(Shard{std::move(e), {}});
+  for (size_t i = 0; i < executors.size(); ++i) {
+    shards_.push_back(
+        Shard{std::move(executors[i]), i < inboxes.size() ? inboxes[i] : nullptr, {}});
+  }
+}
+
+void Hub::Post(size_t shard, ShardInbox::Task task) {
+  if (ShardInbox* inbox = shards_[shard].inbox; inbox != nullptr) {
+    inbox->Post(std::move(task));
+    return;
+  }
+  boost::asio::post(shards_[shard].executor, std::move(task));
 }
 
 void Hub::Register(const std::shared_ptr<Client>& client) {
@@ -77,7 +88,7 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
       return absl::NotFoundError(absl::StrCat("no client with id ", scope.client_id));
     }
     const size_t shard = client->shard();
-    boost::asio::post(shards_[shard].executor, [client = std::move(client),
+    Post(shard, [client = std::move(client),
                                                 path = std::move(scope.path),
                                                 frame = std::move(frame),
                                                 done = std::move(done)] {
@@ -101,7 +112,7 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
   }
   auto path = std::make_shared<const std::string>(std::move(scope.path));
   for (size_t i = 0; i < shards_.size(); ++i) {
-    boost::asio::post(shards_[i].executor, [this, i, path, frame, tally] {
+    Post(i, [this, i, path, frame, tally] {
       const uint64_t n = DeliverOnShard(i, *path, frame);
       if (tally == nullptr) return;
       tally->delivered.fetch_add(n, std::memory_order_relaxed);
@@ -139,7 +150,7 @@ Hub::Page Hub::List(std::string_view path, size_t page_size, std::string_view pa
 
 void Hub::CloseAll(uint16_t code, const std::string& reason) {
   for (size_t i = 0; i < shards_.size(); ++i) {
-    boost::asio::post(shards_[i].executor, [this, i, code, reason] {
+    Post(i, [this, i, code, reason] {
       // Close() only starts the handshake; unregistering happens later, so
       // iterating here is safe. Copy anyway: close completions may run inline.
       std::vector<Client*> all;

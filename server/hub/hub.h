@@ -27,6 +27,7 @@
 #include "boost/asio/any_io_executor.hpp"
 #include "server/hub/client.h"
 #include "server/hub/frame.h"
+#include "server/hub/shard_inbox.h"
 
 namespace sigd::hub {
 
@@ -40,8 +41,10 @@ class Hub {
   using Done = std::function<void(uint64_t delivered)>;
 
   // One executor per shard; shard i's clients run on executors[i], which must
-  // be single-threaded.
-  explicit Hub(std::vector<boost::asio::any_io_executor> executors);
+  // be single-threaded. With `inboxes` (one per shard, started, outliving the
+  // hub's use), work for a shard from other threads goes through its inbox.
+  explicit Hub(std::vector<boost::asio::any_io_executor> executors,
+               std::vector<ShardInbox*> inboxes = {});
 
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -75,6 +78,8 @@ class Hub {
   const boost::asio::any_io_executor& executor(size_t shard) const {
     return shards_[shard].executor;
   }
+  // Runs `task` on `shard`'s thread, after what this thread posted there before.
+  void Post(size_t shard, ShardInbox::Task task);
 
   // Starts a close handshake on every client (shutdown).
   void CloseAll(uint16_t code, const std::string& reason);
@@ -86,6 +91,7 @@ class Hub {
  private:
   struct Shard {
     boost::asio::any_io_executor executor;
+    ShardInbox* inbox;  // null: post to the executor
     // Only touched on the shard's thread.
     absl::flat_hash_map<std::string, std::vector<Client*>> by_path;
   };

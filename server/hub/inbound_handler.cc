@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "boost/asio/post.hpp"
 #include "spdlog/spdlog.h"
 #include "server/protocol/default_target.h"
 #include "server/protocol/frames.h"
@@ -156,7 +155,7 @@ void InboundHandler::SendToRemoteClient(const Client& sender, std::string client
         std::shared_ptr<Client> client = hub_.Find(sender_id);
         if (client == nullptr) return;
         metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
-        boost::asio::post(hub_.executor(client->shard()), [this, client] {
+        hub_.Post(client->shard(), [this, client] {
           SendError(*client, protocol::kUnknownClient, "no client with that id is connected");
         });
       });
@@ -192,7 +191,7 @@ void InboundHandler::OnRemoteEventRejected(const sigd::v1::SignalEvent& event, b
   metrics_.route_busy.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<Client> client = hub_.Find(event.client().id());
   if (client == nullptr) return;
-  boost::asio::post(hub_.executor(client->shard()), [this, client] {
+  hub_.Post(client->shard(), [this, client] {
     SendError(*client, protocol::kRouteBusy,
               "the handler for this path is too busy to take the message; retry later");
   });

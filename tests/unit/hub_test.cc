@@ -31,12 +31,17 @@ namespace net = boost::asio;
 using sigd::testing::WaitFor;
 using namespace std::chrono_literals;
 
-// One io thread per shard, as Server runs them.
+// One io thread per shard, as Server runs them; with `inboxes`, each shard
+// also has the inbox Server gives the hub.
 class Shards {
  public:
-  explicit Shards(size_t n) : contexts_(n) {
+  explicit Shards(size_t n, bool inboxes = false) : contexts_(n) {
     for (auto& ctx : contexts_) {
       guards_.emplace_back(net::make_work_guard(ctx));
+      if (inboxes) {
+        inboxes_.push_back(std::make_unique<ShardInbox>(ctx));
+        inboxes_.back()->Start();
+      }
     }
     for (size_t i = 0; i < n; ++i) {
       threads_.emplace_back([this, i] {
@@ -50,12 +55,22 @@ class Shards {
   }
   ~Shards() {
     guards_.clear();
+    // An inbox's wait keeps its context running.
+    if (!inboxes_.empty()) {
+      for (auto& ctx : contexts_) ctx.stop();
+    }
     for (auto& t : threads_) t.join();
+    inboxes_.clear();  // before the contexts
   }
 
   std::vector<net::any_io_executor> executors() {
     std::vector<net::any_io_executor> out;
     for (auto& ctx : contexts_) out.push_back(ctx.get_executor());
+    return out;
+  }
+  std::vector<ShardInbox*> inboxes() {
+    std::vector<ShardInbox*> out;
+    for (auto& inbox : inboxes_) out.push_back(inbox.get());
     return out;
   }
   bool OnShardThread(size_t shard) const {
@@ -74,6 +89,7 @@ class Shards {
  private:
   std::vector<net::io_context> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::vector<std::unique_ptr<ShardInbox>> inboxes_;
   std::array<std::atomic<std::thread::id>, 8> thread_ids_{};
   std::vector<std::thread> threads_;
 };
@@ -179,7 +195,7 @@ TEST(Hub, ListPagesInIdOrderAndFiltersByPath) {
 // get every broadcast exactly once, in each publisher's order, on their own
 // shard's thread; every `done` must fire; listings must stay sorted and always
 // include the clients that never left; nothing is left registered at the end.
-TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistent) {
+void BroadcastChurnAndListing(bool inboxes) {
   constexpr size_t kShards = 4;
   constexpr int kStable = 16;
   constexpr int kPublishers = 4;
@@ -188,8 +204,8 @@ TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistent) {
   constexpr int kChurnRounds = 300;  // per churner
   constexpr int kListers = 2;
 
-  Shards shards(kShards);
-  Hub hub(shards.executors());
+  Shards shards(kShards, inboxes);
+  Hub hub(shards.executors(), shards.inboxes());
 
   std::vector<std::shared_ptr<FakeClient>> stable;
   for (int i = 0; i < kStable; ++i) {
@@ -309,6 +325,14 @@ TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistent) {
   }
   for (auto& c : stable) shards.RunOn(c->shard(), [&] { hub.Unregister(*c); });
   EXPECT_EQ(hub.size(), 0u);
+}
+
+TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistent) { BroadcastChurnAndListing(false); }
+
+// As Server runs the hub: work from other threads reaches a shard through its
+// inbox.
+TEST(Hub, ConcurrentBroadcastChurnAndListingStayConsistentThroughShardInboxes) {
+  BroadcastChurnAndListing(true);
 }
 
 }  // namespace
