@@ -88,10 +88,8 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
       return absl::NotFoundError(absl::StrCat("no client with id ", scope.client_id));
     }
     const size_t shard = client->shard();
-    Post(shard, [client = std::move(client),
-                                                path = std::move(scope.path),
-                                                frame = std::move(frame),
-                                                done = std::move(done)] {
+    Post(shard, [client = std::move(client), path = std::move(scope.path),
+                 frame = std::move(frame), done = std::move(done)] {
       const bool in_scope = path.empty() || client->info().path == path;
       const bool queued = in_scope && client->Deliver(frame);
       if (done) done(queued ? 1 : 0);
