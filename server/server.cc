@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/address.hpp"
+#include "boost/system/system_error.hpp"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -188,7 +189,12 @@ absl::Status Server::Start() {
     // the hub sends those through the shard's inbox instead.
     contexts_.push_back(std::make_unique<net::io_context>(1));
     executors.push_back(contexts_.back()->get_executor());
-    inboxes_.push_back(std::make_unique<hub::ShardInbox>(*contexts_.back()));
+    try {
+      inboxes_.push_back(std::make_unique<hub::ShardInbox>(*contexts_.back()));
+    } catch (const boost::system::system_error& e) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot start I/O thread ", i, ": ", e.what()));
+    }
     inboxes_.back()->Start();
     inboxes.push_back(inboxes_.back().get());
   }

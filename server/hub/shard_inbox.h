@@ -5,8 +5,8 @@
 // holding it (Asio's scheduler::wake_one_thread_and_unlock). The woken
 // thread's first step out of epoll_wait is to take that same lock, so it
 // often sleeps again on a futex until the poster lets go: one more sleep and
-// wake-up on the path of a SendSignal to a client, and on a VM each costs as
-// much as the rest of the hop. A ShardInbox queues under a lock of its own
+// wake-up on the path of a SendSignal to a client (about 100 µs of CPU on the
+// benchmark VM, bench/README.md). A ShardInbox queues under a lock of its own
 // and wakes the thread through an eventfd only after releasing it; posts
 // that come while a wake-up is pending cost no system call at all.
 //
