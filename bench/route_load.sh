@@ -10,7 +10,7 @@
 #   bench/route_load.sh --table bench/results/<file>-route-load.jsonl  (table only)
 #
 # Each point takes at least 500 round trips (50 s at 10/s). Loopback only;
-# sigd is started fresh per point on free ports and stopped afterwards.
+# sigd is started fresh per point on ports it picks and stopped afterwards.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 sigd="$root/build/server/sigd"
@@ -74,19 +74,19 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+# shellcheck source=bench/sigd_ports.sh
+. "$root/bench/sigd_ports.sh"
 
 for round in $(seq "$rounds"); do
   for rate in $rates; do
     duration=$(( 500 / rate > 5 ? 500 / rate : 5 ))
-    port=$(free_port); grpc=$(free_port)
-    "$sigd" --listen "127.0.0.1:$port" --grpc-listen "127.0.0.1:$grpc" --io-threads 1 \
-      --public "$tmp" --log-level warn 2>"$tmp/sigd.log" &
+    "$sigd" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --io-threads 1 \
+      --public "$tmp" --log-level info 2>"$tmp/sigd.log" &
     pid=$!
-    if timeout $((duration + 60)) "$loadgen" --mode route-rtt --clients 10 --rate "$rate" \
-         --port "$port" --grpc "127.0.0.1:$grpc" --server-pid "$pid" --wait-ready \
+    if ! wait_sigd_ports "$tmp/sigd.log" "$pid"; then
+      echo "bench/route_load.sh: sigd did not start: $(tail -3 "$tmp/sigd.log" | tr '\n' ' ')" >&2
+    elif timeout $((duration + 60)) "$loadgen" --mode route-rtt --clients 10 --rate "$rate" \
+         --port "$ws_port" --grpc "127.0.0.1:$grpc_port" --server-pid "$pid" --wait-ready \
          --warmup 1 --duration "$duration" >"$tmp/report"; then
       node -e 'const r = JSON.parse(process.argv[1]); r.run = +process.argv[2]; r.server = "sigd-1t";
                console.log(JSON.stringify(r))' "$(cat "$tmp/report")" "$round" >>"$results"

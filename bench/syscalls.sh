@@ -26,17 +26,16 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+# shellcheck source=bench/sigd_ports.sh
+. "$root/bench/sigd_ports.sh"
 case "$server" in
   sigd-*)
     threads="${server#sigd-}"; threads="${threads%t}"
-    port=$(free_port); gport=$(free_port)
-    "$root/build/server/sigd" --listen "127.0.0.1:$port" --grpc-listen "127.0.0.1:$gport" \
-      --io-threads "$threads" --public "$tmp" --log-level warn 2>"$tmp/log" &
+    "$root/build/server/sigd" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 \
+      --io-threads "$threads" --public "$tmp" --log-level info 2>"$tmp/log" &
     pid=$!
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    wait_sigd_ports "$tmp/log" "$pid" || { echo "sigd did not start: $(tail -3 "$tmp/log")" >&2; exit 1; }
+    port=$ws_port
     ;;
   node-ws|uws)
     node "$root/bench/peers/$server/server.js" 0 >"$tmp/log" &
