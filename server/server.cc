@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "server/ws/write_batcher.h"
 #include "server/ws/ws_session.h"
 #include "server/util/client_id.h"
+#include "server/util/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd {
@@ -293,11 +295,12 @@ absl::Status Server::Start() {
         std::make_unique<ws::KeepAliveSweep>(contexts_[i]->get_executor(), *hub_, i, tick));
     keepalive_.back()->Start();
   }
-  for (auto& context : contexts_) {
-    work_.push_back(net::make_work_guard(*context));
-    threads_.emplace_back([this, ctx = context.get()] {
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    work_.push_back(net::make_work_guard(*contexts_[i]));
+    threads_.emplace_back([this, ctx = contexts_[i].get()] {
       ws::WriteBatcher::Run(*ctx, config_.io_uring, &metrics_.io_uring_threads);
     });
+    util::NameThread(threads_.back(), "sigd-io-" + std::to_string(i));
   }
   listener_->Run();
   if (admin_) admin_->Run();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/loadgen/payload.h"
+#include "server/util/thread_name.h"
 
 namespace sigd::bench {
 namespace {
@@ -85,6 +86,7 @@ void GrpcDriver::Send(std::string text, std::string client_id) {
 
 void GrpcDriver::StartPublishing() {
   publisher_ = std::thread([this] { PublishLoop(); });
+  util::NameThread(publisher_, "lg-publisher");
 }
 
 void GrpcDriver::PublishLoop() {
@@ -123,6 +125,7 @@ void GrpcDriver::PublishLoop() {
 bool GrpcDriver::StartRouteHandler(const std::string& route, double timeout_s,
                                    std::string& error) {
   handler_ = std::thread([this, route] { HandleLoop(route); });
+  util::NameThread(handler_, "lg-backend");
   const int64_t deadline = NowNs() + static_cast<int64_t>(timeout_s * 1e9);
   while (!subscribed_.load()) {
     if (handler_done_.load() || NowNs() > deadline) {

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/post.hpp>
 
 #include "bench/loadgen/payload.h"
+#include "server/util/thread_name.h"
 
 namespace sigd::bench {
 
@@ -47,6 +49,7 @@ void Worker::AddClient(uint32_t index) {
 
 void Worker::Start() {
   thread_ = std::thread([this] { ioc_.run(); });
+  util::NameThread(thread_, "lg-worker-" + std::to_string(id_));
 }
 
 std::string Worker::first_error() const {

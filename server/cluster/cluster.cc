@@ -11,6 +11,7 @@
 #include "boost/asio/post.hpp"
 #include "server/util/client_id.h"
 #include "server/util/strings.h"
+#include "server/util/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd::cluster {
@@ -172,6 +173,7 @@ absl::Status Cluster::Start() {
   work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
       net::make_work_guard(context_));
   thread_ = std::thread([this] { context_.run(); });
+  util::NameThread(thread_, "sigd-cluster");
   started_ = true;
 
   s = natsConnection_Connect(&connection_, opts);

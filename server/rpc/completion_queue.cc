@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "server/util/thread_name.h"
+
 namespace sigd::rpc {
 
 CompletionQueueThread::CompletionQueueThread(std::unique_ptr<grpc::ServerCompletionQueue> cq)
@@ -11,6 +13,7 @@ CompletionQueueThread::~CompletionQueueThread() { Stop(); }
 
 void CompletionQueueThread::Run() {
   thread_ = std::thread([this] { Poll(); });
+  util::NameThread(thread_, "sigd-grpc");
 }
 
 void CompletionQueueThread::Poll() {
