@@ -62,29 +62,17 @@ if [ -n "$table_only" ]; then
   exit 0
 fi
 
-for binary in "$sigd" "$loadgen" "$relay_floor"; do
-  [ -x "$binary" ] || { echo "bench/route_load.sh: $binary is missing; run scripts/bench --quick first" >&2; exit 1; }
-done
-
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_prepare bench/route_load.sh "$sigd" "$loadgen" "$relay_floor"
 mkdir -p "$root/bench/results"
 results="$root/bench/results/$(date -u +%Y-%m-%d-%H%M%S)-route-load.jsonl"
-tmp="$(mktemp -d /tmp/sigd-route-load.XXXXXX)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# shellcheck source=bench/sigd_ports.sh
-. "$root/bench/sigd_ports.sh"
 
 for round in $(seq "$rounds"); do
   for rate in $rates; do
     duration=$(( 500 / rate > 5 ? 500 / rate : 5 ))
-    "$sigd" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --io-threads 1 \
-      --public "$tmp" --log-level info 2>"$tmp/sigd.log" &
-    pid=$!
-    if ! wait_sigd_ports "$tmp/sigd.log" "$pid"; then
-      echo "bench/route_load.sh: sigd did not start: $(tail -3 "$tmp/sigd.log" | tr '\n' ' ')" >&2
+    if ! start_bench_sigd "$sigd" "$tmp" --io-threads 1; then
+      echo "bench/route_load.sh: no route-rtt at $rate/s" >&2
     elif timeout $((duration + 60)) "$loadgen" --mode route-rtt --clients 10 --rate "$rate" \
          --port "$ws_port" --grpc "127.0.0.1:$grpc_port" --server-pid "$pid" --wait-ready \
          --warmup 1 --duration "$duration" >"$tmp/report"; then

@@ -34,22 +34,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 command -v perf >/dev/null || { echo "needs perf (Debian: linux-perf)" >&2; exit 1; }
-for binary in "$root/build/server/sigd" "$root/build/bench/sigd_loadgen"; do
-  [ -x "$binary" ] || { echo "bench/route_timeline.sh: $binary is missing; run scripts/bench --quick first" >&2; exit 1; }
-done
-
-tmp="$(mktemp -d /tmp/sigd-route-timeline.XXXXXX)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# shellcheck source=bench/sigd_ports.sh
-. "$root/bench/sigd_ports.sh"
-"$root/build/server/sigd" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --io-threads 1 \
-  --public "$tmp" --log-level info 2>"$tmp/sigd.log" &
-pid=$!
-wait_sigd_ports "$tmp/sigd.log" "$pid" || { echo "sigd did not start: $(tail -3 "$tmp/sigd.log")" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_prepare bench/route_timeline.sh "$root/build/server/sigd" "$root/build/bench/sigd_loadgen"
+start_bench_sigd "$root/build/server/sigd" "$tmp" --io-threads 1 || exit 1
 
 warmup=2
 "$root/build/bench/sigd_loadgen" --mode route-rtt --clients 10 --rate "$rate" \

@@ -21,20 +21,13 @@ warmup=1.5
 duration=5
 command -v perf >/dev/null || { echo "needs perf (Debian: linux-perf)" >&2; exit 1; }
 
-tmp="$(mktemp -d /tmp/sigd-syscalls.XXXXXX)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# shellcheck source=bench/sigd_ports.sh
-. "$root/bench/sigd_ports.sh"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_prepare bench/syscalls.sh "$root/build/server/sigd" "$root/build/bench/sigd_loadgen"
 case "$server" in
   sigd-*)
     threads="${server#sigd-}"; threads="${threads%t}"
-    "$root/build/server/sigd" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 \
-      --io-threads "$threads" --public "$tmp" --log-level info 2>"$tmp/log" &
-    pid=$!
-    wait_sigd_ports "$tmp/log" "$pid" || { echo "sigd did not start: $(tail -3 "$tmp/log")" >&2; exit 1; }
+    start_bench_sigd "$root/build/server/sigd" "$tmp" --io-threads "$threads" || exit 1
     port=$ws_port
     ;;
   node-ws|uws)
