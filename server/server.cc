@@ -255,6 +255,10 @@ absl::Status Server::Start() {
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(config_.grpc_listen, *grpc_credentials, &grpc_port);
+  // gRPC sets SO_REUSEPORT by default: a second sigd (a stale one, or a
+  // typo in a port) would then share the address and take half the
+  // connections. Bind exclusively, as the WebSocket listener does.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   service_->Register(builder);
   // Find dead backends (a subscriber whose host vanished holds its routes
   // until the stream breaks): ping idle connections, and allow clients to
@@ -268,8 +272,8 @@ absl::Status Server::Start() {
       std::min<uint64_t>(config_.max_message_bytes + 64 * 1024, 64u * 1024 * 1024)));
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for gRPC on ", config_.grpc_listen));
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", config_.grpc_listen,
+                                               " (in use, or not an address of this host?)"));
   }
   grpc_port_ = static_cast<uint16_t>(grpc_port);
   service_->Start();
