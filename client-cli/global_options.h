@@ -14,9 +14,12 @@ namespace sigd::cli {
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr char kServerEnv[] = "SIGD_SERVER";
 inline constexpr char kTokenEnv[] = "SIGD_TOKEN";
-inline constexpr char kTlsCaEnv[] = "SIGD_TLS_CA";
-inline constexpr char kTlsCertEnv[] = "SIGD_TLS_CERT";
-inline constexpr char kTlsKeyEnv[] = "SIGD_TLS_KEY";
+// Not SIGD_TLS_*: those are sigd's own wss certificate and key, and a shell
+// or container that sets them for sigd would turn sigctl's TLS on with the
+// wrong certificate.
+inline constexpr char kTlsCaEnv[] = "SIGCTL_TLS_CA";
+inline constexpr char kTlsCertEnv[] = "SIGCTL_TLS_CERT";
+inline constexpr char kTlsKeyEnv[] = "SIGCTL_TLS_KEY";
 
 struct GlobalOptions {
   std::string server = kDefaultServer;
@@ -34,7 +37,7 @@ struct GlobalOptions {
 };
 
 // Registers --server (or $SIGD_SERVER), --token (or $SIGD_TOKEN), --timeout,
-// the TLS options (--tls, --tls-ca, --tls-cert, --tls-key, or SIGD_TLS_*) and
+// the TLS options (--tls, --tls-ca, --tls-cert, --tls-key, or SIGCTL_TLS_*) and
 // --json on the top-level app; a command's own --json flag (list, info) means
 // the same.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);

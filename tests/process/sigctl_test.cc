@@ -545,6 +545,18 @@ TEST_F(SigctlTest, InfoPrintsOneKeyValuePerLine) {
   EXPECT_EQ(lines[4], "subscribers: 0");
 }
 
+// A container or shell that configures sigd's wss certificate (SIGD_TLS_CERT,
+// SIGD_TLS_KEY) must not switch sigctl to TLS against a plaintext control
+// plane: sigctl's own variables are SIGCTL_TLS_*.
+TEST_F(SigctlTest, IgnoresSigdsOwnTlsVariables) {
+  const std::string some_file = (sigd_->public_dir.path() / "index.html").string();
+  std::vector<std::string> argv = {SIGCTL_BINARY, "--server", sigd_->grpc_target(), "info"};
+  ProcessResult r = RunProcess(argv, {}, 20s,
+                               {{"SIGD_TLS_CERT", some_file}, {"SIGD_TLS_KEY", some_file}},
+                               {kSigdServerEnv});
+  EXPECT_TRUE(Succeeds(r));
+}
+
 TEST_F(SigctlTest, InfoJson) {
   ProcessResult r = Sigctl({"info", "--json"});
   ASSERT_TRUE(Succeeds(r));

@@ -33,7 +33,8 @@ class TlsProcessTest : public ::testing::Test {
     std::vector<std::string> argv = {SIGCTL_BINARY, "--server", sigd_->grpc_target()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, {}, 20s, env,
-                      {"SIGD_SERVER", "SIGD_TLS_CA", "SIGD_TLS_CERT", "SIGD_TLS_KEY"});
+                      {"SIGD_SERVER", "SIGCTL_TLS_CA", "SIGCTL_TLS_CERT", "SIGCTL_TLS_KEY",
+                       "SIGD_TLS_CERT", "SIGD_TLS_KEY"});
   }
 
   TestCerts certs_;
@@ -48,9 +49,9 @@ TEST_F(TlsProcessTest, SigctlNeedsTheCaAndAClientCertificate) {
   ProcessResult ok = Sigctl({"--tls-ca", certs_.ca(), "--tls-cert", certs_.client_cert(),
                              "--tls-key", certs_.client_key(), "info"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  ProcessResult from_env = Sigctl({"info"}, {{"SIGD_TLS_CA", certs_.ca()},
-                                             {"SIGD_TLS_CERT", certs_.client_cert()},
-                                             {"SIGD_TLS_KEY", certs_.client_key()}});
+  ProcessResult from_env = Sigctl({"info"}, {{"SIGCTL_TLS_CA", certs_.ca()},
+                                             {"SIGCTL_TLS_CERT", certs_.client_cert()},
+                                             {"SIGCTL_TLS_KEY", certs_.client_key()}});
   EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
   ProcessResult half = Sigctl({"--tls-cert", certs_.client_cert(), "info"});
   EXPECT_EQ(half.exit_code, 2) << half.err;  // --tls-cert needs --tls-key
