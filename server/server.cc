@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -201,6 +202,13 @@ absl::Status Server::Start() {
     inboxes.push_back(inboxes_.back().get());
   }
   static_files_ = std::make_unique<http::StaticFiles>(config_.public_dir);
+  // Files are looked up per request, so a folder made later is served; but
+  // a missing one is most often a wrong --public or working directory.
+  if (std::error_code ec; !std::filesystem::is_directory(config_.public_dir, ec)) {
+    spdlog::warn("public folder {} is not a directory: requests for files get 404 until it "
+                 "exists (set --public)",
+                 config_.public_dir);
+  }
   hub_ = std::make_unique<hub::Hub>(std::move(executors), std::move(inboxes));
   routes_ = std::make_unique<routes::RouteTable>(std::move(pinned));
   inbound_ = std::make_unique<hub::InboundHandler>(*hub_, *routes_, metrics_, config_, node_id_);
