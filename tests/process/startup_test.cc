@@ -39,27 +39,25 @@ class ListenTest : public ::testing::Test {
                       {}, 15s, {}, SigdEnvironmentNames());
   }
 
+  // The second sigd exited 1 with `error` and left the first one running.
+  void ExpectRefused(const ProcessResult& second, const std::string& error) {
+    EXPECT_FALSE(second.timed_out) << "the second sigd kept running: " << second.err;
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    EXPECT_TRUE(absl::StrContains(second.err, error)) << second.err;
+    EXPECT_TRUE(first_->process.IsRunning());
+  }
+
   std::unique_ptr<SigdProcess> first_;
 };
 
 TEST_F(ListenTest, SecondSigdOnTheSameGrpcAddressExitsInsteadOfSharingIt) {
   const std::string taken = first_->grpc_target();
-  ProcessResult second = RunSecond("127.0.0.1:0", taken);
-  EXPECT_FALSE(second.timed_out) << "a second sigd kept running on " << taken;
-  EXPECT_EQ(second.exit_code, 1) << second.err;
-  EXPECT_TRUE(absl::StrContains(second.err, absl::StrCat("cannot listen for gRPC on ", taken)))
-      << second.err;
-  EXPECT_TRUE(first_->process.IsRunning());
+  ExpectRefused(RunSecond("127.0.0.1:0", taken), absl::StrCat("cannot listen for gRPC on ", taken));
 }
 
 TEST_F(ListenTest, SecondSigdOnTheSameWebSocketAddressExits) {
   const std::string taken = absl::StrCat("127.0.0.1:", first_->ws_port);
-  ProcessResult second = RunSecond(taken, "127.0.0.1:0");
-  EXPECT_FALSE(second.timed_out) << "a second sigd kept running on " << taken;
-  EXPECT_EQ(second.exit_code, 1) << second.err;
-  EXPECT_TRUE(absl::StrContains(second.err, absl::StrCat("cannot listen on ", taken)))
-      << second.err;
-  EXPECT_TRUE(first_->process.IsRunning());
+  ExpectRefused(RunSecond(taken, "127.0.0.1:0"), absl::StrCat("cannot listen on ", taken));
 }
 
 TEST(Startup, WarnsWhenThePublicFolderIsMissing) {
