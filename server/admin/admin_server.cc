@@ -169,9 +169,14 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     // In a cluster the answer is gathered from every node (bounded by the
     // cluster timeout) and comes back on another thread.
     context_.control.ListClientsAll(
-        request, [self = shared_from_this()](sigd::v1::ListClientsResponse response) {
+        request,
+        [self = shared_from_this()](absl::StatusOr<sigd::v1::ListClientsResponse> response) {
           net::post(self->stream_.get_executor(), [self, response = std::move(response)] {
-            self->Send(http::status::ok, "application/json", ToJson(response));
+            if (!response.ok()) {
+              return self->SendError(http::status::bad_request, "invalid_argument",
+                                     std::string(response.status().message()));
+            }
+            self->Send(http::status::ok, "application/json", ToJson(*response));
           });
         });
   }

@@ -20,7 +20,8 @@ namespace {
 using Setter = std::function<absl::Status(Config&, const std::vector<std::string>&)>;
 
 struct Setting {
-  std::string name;  // flag name without dashes
+  std::string name;   // flag name without dashes
+  std::string value;  // what --help calls its value: N, FILE, on|off...
   std::string help;
   std::string default_text;
   bool is_list = false;
@@ -104,18 +105,18 @@ bool ValidSubjectPrefix(const std::string& prefix) {
 std::vector<Setting> Settings() {
   const Config d;
   return {
-      {"listen", "HTTP and WebSocket listener, HOST:PORT", d.listen, false,
+      {"listen", "HOST:PORT", "HTTP and WebSocket listener, HOST:PORT", d.listen, false,
        HostPort(&Config::listen)},
-      {"grpc-listen", "gRPC control plane listener, HOST:PORT (keep it on loopback)",
+      {"grpc-listen", "HOST:PORT", "gRPC control plane listener, HOST:PORT (keep it on loopback)",
        d.grpc_listen, false, HostPort(&Config::grpc_listen)},
-      {"public", "folder of static files served over HTTP (GET / -> index.html)",
+      {"public", "DIR", "folder of static files served over HTTP (GET / -> index.html)",
        d.public_dir, false, String(&Config::public_dir)},
-      {"max-message-bytes", "largest inbound WebSocket message; larger closes with 1009",
+      {"max-message-bytes", "BYTES", "largest inbound WebSocket message; larger closes with 1009",
        std::to_string(d.max_message_bytes), false,
        Unsigned(&Config::max_message_bytes, 16, uint64_t{1} << 30)},
-      {"io-threads", "I/O threads, each owning a shard of the clients (0: one per core)",
+      {"io-threads", "N", "I/O threads, each owning a shard of the clients (0: one per core)",
        std::to_string(d.io_threads), false, Unsigned(&Config::io_threads, 0, 256)},
-      {"io-uring",
+      {"io-uring", "on|off",
        "send a burst's frames to all its clients in one io_uring submission (off: a system "
        "call per client; also off where the kernel refuses io_uring)",
        "on", false,
@@ -130,7 +131,7 @@ std::vector<Setting> Settings() {
          }
          return absl::OkStatus();
        }},
-      {"default-broadcast",
+      {"default-broadcast", "all|own-path",
        "where a message with no path, clientId or direct goes: all (Pode) or own-path", "all",
        false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
@@ -143,32 +144,36 @@ std::vector<Setting> Settings() {
          }
          return absl::OkStatus();
        }},
-      {"keepalive-seconds",
+      {"keepalive-seconds", "SECONDS",
        "ping a client after this long idle; close it if nothing arrives for as long again",
        std::to_string(d.keepalive.count()), false, Seconds(&Config::keepalive, 1, 3600)},
-      {"handshake-timeout-seconds",
+      {"handshake-timeout-seconds", "SECONDS",
        "deadline for the whole HTTP request and WebSocket upgrade (not reset by trickling)",
        std::to_string(d.handshake_timeout.count()), false,
        Seconds(&Config::handshake_timeout, 1, 600)},
-      {"queue-max-bytes", "per-client outbound queue limit in bytes; a full queue closes with 1013",
+      {"queue-max-bytes", "BYTES",
+       "per-client outbound queue limit in bytes; a full queue closes with 1013",
        std::to_string(d.queue_max_bytes), false,
        Unsigned(&Config::queue_max_bytes, 1024, uint64_t{1} << 34)},
-      {"queue-max-frames", "per-client outbound queue limit in frames",
+      {"queue-max-frames", "N", "per-client outbound queue limit in frames",
        std::to_string(d.queue_max_frames), false,
        Unsigned(&Config::queue_max_frames, 1, uint64_t{1} << 24)},
-      {"subscriber-queue", "per-subscriber event queue limit (events)",
+      {"subscriber-queue", "N", "per-subscriber event queue limit (events)",
        std::to_string(d.subscriber_queue), false,
        Unsigned(&Config::subscriber_queue, 1, uint64_t{1} << 24)},
-      {"max-json-depth", "deepest nesting accepted in an inbound JSON message",
+      {"max-json-depth", "N", "deepest nesting accepted in an inbound JSON message",
        std::to_string(d.max_json_depth), false, Unsigned(&Config::max_json_depth, 2, 1000)},
-      {"raw-path", "path pattern whose frames are relayed verbatim (repeatable or comma-separated)",
+      {"raw-path", "PATTERN",
+       "path pattern whose frames are relayed verbatim (repeatable or comma-separated)",
        "", true, List(&Config::raw_paths)},
-      {"pin-route", "route pattern that answers no_handler while no subscriber holds it "
-                    "(repeatable or comma-separated)",
+      {"pin-route", "PATTERN",
+       "route pattern that answers no_handler while no subscriber holds it "
+       "(repeatable or comma-separated)",
        "", true, List(&Config::pinned_routes)},
-      {"node-id", "this node's name in ListClients and GetServerInfo (default: host name)", "",
+      {"node-id", "NAME",
+       "this node's name in ListClients and GetServerInfo (default: host name)", "",
        false, String(&Config::node_id)},
-      {"log-level", "trace, debug, info, warn, error or off", d.log_level, false,
+      {"log-level", "LEVEL", "trace, debug, info, warn, error or off", d.log_level, false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
          static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
          for (const char* l : kLevels) {
@@ -179,7 +184,7 @@ std::vector<Setting> Settings() {
          }
          return absl::InvalidArgumentError("expected trace, debug, info, warn, error or off");
        }},
-      {"log-format", "text (human) or json (one object per line)", d.log_format, false,
+      {"log-format", "text|json", "text (human) or json (one object per line)", d.log_format, false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
          if (v.back() != "text" && v.back() != "json") {
            return absl::InvalidArgumentError("expected text or json");
@@ -187,39 +192,39 @@ std::vector<Setting> Settings() {
          c.log_format = v.back();
          return absl::OkStatus();
        }},
-      {"admin-listen",
+      {"admin-listen", "HOST:PORT",
        "admin HTTP listener (JSON API, /metrics, /healthz, /readyz), HOST:PORT; loopback only",
        "", false, HostPort(&Config::admin_listen)},
-      {"control-token-file",
+      {"control-token-file", "FILE",
        "file of bearer tokens (one per line) required by gRPC calls and the admin /v1 API; "
        "reloaded on SIGHUP",
        "", false, String(&Config::control_token_file)},
-      {"allowed-origins",
+      {"allowed-origins", "ORIGIN",
        "Origin values allowed to open a WebSocket (comma-separated or repeated; "
        "default: any); others get 403",
        "", true, List(&Config::allowed_origins)},
-      {"trusted-proxies",
+      {"trusted-proxies", "ADDRESS|CIDR",
        "load balancers (addresses or CIDRs, comma-separated) whose X-Forwarded-For gives the "
        "client's address",
        "", true, List(&Config::trusted_proxies)},
-      {"max-subscribers", "most SubscribeSignals streams at once; more get RESOURCE_EXHAUSTED",
+      {"max-subscribers", "N", "most SubscribeSignals streams at once; more get RESOURCE_EXHAUSTED",
        std::to_string(d.max_subscribers), false,
        Unsigned(&Config::max_subscribers, 1, 1u << 20)},
-      {"max-connections", "most WebSocket clients at once (0: no cap); more get 503",
+      {"max-connections", "N", "most WebSocket clients at once (0: no cap); more get 503",
        std::to_string(d.max_connections), false,
        Unsigned(&Config::max_connections, 0, uint64_t{1} << 32)},
-      {"max-connections-per-address",
+      {"max-connections-per-address", "N",
        "most WebSocket clients from one remote address (0: no cap); more get 503",
        std::to_string(d.max_connections_per_address), false,
        Unsigned(&Config::max_connections_per_address, 0, uint64_t{1} << 32)},
-      {"rate-limit",
+      {"rate-limit", "N",
        "messages a second each client may send (0: off); over it: error frame rate_limited, "
        "sustained: close 1008",
        std::to_string(d.rate_limit), false, Unsigned(&Config::rate_limit, 0, 1000000)},
-      {"rate-limit-burst", "messages a client may send at once above the rate (0: the rate)",
+      {"rate-limit-burst", "N", "messages a client may send at once above the rate (0: the rate)",
        std::to_string(d.rate_limit_burst), false,
        Unsigned(&Config::rate_limit_burst, 0, 1000000)},
-      {"client-targeting",
+      {"client-targeting", "any|own-path|none",
        "what a browser may address with path/clientId: any (Pode), own-path, or none", "any",
        false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
@@ -234,32 +239,34 @@ std::vector<Setting> Settings() {
          }
          return absl::OkStatus();
        }},
-      {"drain-timeout-seconds", "on SIGTERM, how long to wait for clients to close",
+      {"drain-timeout-seconds", "SECONDS", "on SIGTERM, how long to wait for clients to close",
        std::to_string(d.drain_timeout.count()), false,
        Seconds(&Config::drain_timeout, 0, 600)},
-      {"tls-cert",
+      {"tls-cert", "FILE",
        "PEM certificate chain (leaf first): --listen serves https and wss only; "
        "reloaded on SIGHUP",
        "", false, String(&Config::tls_cert)},
-      {"tls-key", "PEM private key for --tls-cert", "", false, String(&Config::tls_key)},
-      {"tls-pkcs12", "PKCS#12 (.pfx/.p12) certificate and key, instead of --tls-cert/--tls-key",
+      {"tls-key", "FILE", "PEM private key for --tls-cert", "", false, String(&Config::tls_key)},
+      {"tls-pkcs12", "FILE",
+       "PKCS#12 (.pfx/.p12) certificate and key, instead of --tls-cert/--tls-key",
        "", false, String(&Config::tls_pkcs12)},
-      {"tls-password",
+      {"tls-password", "PASSWORD",
        "password of --tls-pkcs12 or of an encrypted --tls-key (prefer SIGD_TLS_PASSWORD)", "",
        false, String(&Config::tls_password)},
-      {"grpc-tls-cert",
+      {"grpc-tls-cert", "FILE",
        "PEM certificate chain for the gRPC control plane (TLS); re-read when the file changes",
        "", false, String(&Config::grpc_tls_cert)},
-      {"grpc-tls-key", "PEM private key for --grpc-tls-cert", "", false,
+      {"grpc-tls-key", "FILE", "PEM private key for --grpc-tls-cert", "", false,
        String(&Config::grpc_tls_key)},
-      {"grpc-tls-client-ca",
+      {"grpc-tls-client-ca", "FILE",
        "PEM CA bundle: gRPC clients must present a certificate it signed (mutual TLS)", "",
        false, String(&Config::grpc_tls_client_ca)},
-      {"nats", "NATS server URL(s), comma-separated: joins a cluster of sigd nodes "
-               "(none: a single node, no NATS needed)",
+      {"nats", "URL",
+       "NATS server URL(s), comma-separated: joins a cluster of sigd nodes "
+       "(none: a single node, no NATS needed)",
        "", false, String(&Config::nats_url)},
-      {"nats-prefix", "NATS subject prefix of this cluster (dot-separated tokens of letters, "
-                      "digits, - and _)",
+      {"nats-prefix", "PREFIX",
+       "NATS subject prefix of this cluster (dot-separated tokens of letters, digits, - and _)",
        d.nats_prefix, false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
          if (!ValidSubjectPrefix(v.back())) {
@@ -269,8 +276,8 @@ std::vector<Setting> Settings() {
          c.nats_prefix = v.back();
          return absl::OkStatus();
        }},
-      {"cluster-timeout", "how long cluster-wide calls wait for other nodes: 500ms, 2s, or "
-                          "milliseconds",
+      {"cluster-timeout", "DURATION",
+       "how long cluster-wide calls wait for other nodes: 500ms, 2s, or milliseconds",
        "500ms", false,
        [](Config& c, const std::vector<std::string>& v) -> absl::Status {
          absl::string_view text = absl::StripAsciiWhitespace(v.back());
@@ -286,33 +293,36 @@ std::vector<Setting> Settings() {
          c.cluster_timeout = std::chrono::milliseconds(n * scale);
          return absl::OkStatus();
        }},
-      {"nats-creds", "NATS credentials file (.creds: JWT and NKey seed)", "", false,
+      {"nats-creds", "FILE", "NATS credentials file (.creds: JWT and NKey seed)", "", false,
        String(&Config::nats_creds)},
-      {"nats-user", "NATS user name (with --nats-password)", "", false,
+      {"nats-user", "NAME", "NATS user name (with --nats-password)", "", false,
        String(&Config::nats_user)},
-      {"nats-password", "NATS password (prefer SIGD_NATS_PASSWORD or the config file)", "",
+      {"nats-password", "PASSWORD",
+       "NATS password (prefer SIGD_NATS_PASSWORD or the config file)", "",
        false, String(&Config::nats_password)},
-      {"nats-token", "NATS authentication token (prefer SIGD_NATS_TOKEN or the config file)",
+      {"nats-token", "TOKEN",
+       "NATS authentication token (prefer SIGD_NATS_TOKEN or the config file)",
        "", false, String(&Config::nats_token)},
-      {"nats-tls-ca", "CA certificates (PEM) that sign the NATS server's certificate; "
-                      "turns TLS on",
+      {"nats-tls-ca", "FILE",
+       "CA certificates (PEM) that sign the NATS server's certificate; turns TLS on",
        "", false, String(&Config::nats_tls_ca)},
-      {"nats-tls-cert", "client certificate (PEM) for NATS mutual TLS, with --nats-tls-key", "",
+      {"nats-tls-cert", "FILE",
+       "client certificate (PEM) for NATS mutual TLS, with --nats-tls-key", "",
        false, String(&Config::nats_tls_cert)},
-      {"nats-tls-key", "private key (PEM) of --nats-tls-cert", "", false,
+      {"nats-tls-key", "FILE", "private key (PEM) of --nats-tls-cert", "", false,
        String(&Config::nats_tls_key)},
-      {"jwt-secret-file",
+      {"jwt-secret-file", "FILE",
        "file of HS256 secrets (one per line, 32+ bytes) for browser JWTs; with this or "
        "--jwt-public-key-file set, every WebSocket upgrade needs a valid token; reloaded on SIGHUP",
        "", false, String(&Config::jwt_secret_file)},
-      {"jwt-public-key-file",
+      {"jwt-public-key-file", "FILE",
        "file of PEM RSA public keys (2048+ bits) for RS256 browser JWTs; reloaded on SIGHUP", "",
        false, String(&Config::jwt_public_key_file)},
-      {"jwt-issuer", "when set, a browser JWT's \"iss\" must equal it", "", false,
+      {"jwt-issuer", "ISSUER", "when set, a browser JWT's \"iss\" must equal it", "", false,
        String(&Config::jwt_issuer)},
-      {"jwt-audience", "when set, a browser JWT's \"aud\" must hold it", "", false,
+      {"jwt-audience", "AUDIENCE", "when set, a browser JWT's \"aud\" must hold it", "", false,
        String(&Config::jwt_audience)},
-      {"jwt-leeway-seconds", "clock skew allowed when checking a JWT's exp and nbf",
+      {"jwt-leeway-seconds", "SECONDS", "clock skew allowed when checking a JWT's exp and nbf",
        std::to_string(d.jwt_leeway.count()), false, Seconds(&Config::jwt_leeway, 0, 600)},
   };
 }
@@ -413,6 +423,7 @@ absl::StatusOr<Config> LoadLayers(const std::vector<std::string>& args, const En
                                     s.default_text.empty() ? "none" : s.default_text,
                                     "; env ", EnvName(s.name), "; key ", KeyName(s.name), "]");
     CLI::Option* opt = app.add_option("--" + s.name, flag_values[i], help);
+    opt->type_name(s.value);
     if (!s.is_list) opt->expected(1);
     options.push_back(opt);
   }

@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/rpc/convert.h"
+#include "server/util/client_id.h"
 #include "server/ws/write_batcher.h"
 #include "spdlog/spdlog.h"
 
@@ -197,8 +198,16 @@ sigd::v1::ServerInfo ControlPlane::GetServerInfo(uint64_t subscribers) const {
   return info;
 }
 
-void ControlPlane::ListClientsAll(const sigd::v1::ListClientsRequest& request,
-                                  std::function<void(sigd::v1::ListClientsResponse)> done) const {
+void ControlPlane::ListClientsAll(
+    const sigd::v1::ListClientsRequest& request,
+    std::function<void(absl::StatusOr<sigd::v1::ListClientsResponse>)> done) const {
+  // Tokens are client ids (the last one of the previous page). Anything else
+  // would silently give the first page or none; say it is wrong instead.
+  if (!request.page_token().empty() && !util::IsClientIdShaped(request.page_token())) {
+    done(absl::InvalidArgumentError(
+        "page_token is not a token from ListClients (pass next_page_token back unchanged)"));
+    return;
+  }
   sigd::v1::ListClientsResponse local;
   ListClients(request, &local);
   local.set_nodes(1);

@@ -45,8 +45,10 @@ class ControlPlane {
   void SendSignal(const sigd::v1::SendSignalRequest& request,
                   std::function<void(absl::StatusOr<sigd::v1::SendSignalResponse>)> done);
   // Cluster-wide versions of the calls below; `done` once, any thread.
-  void ListClientsAll(const sigd::v1::ListClientsRequest& request,
-                      std::function<void(sigd::v1::ListClientsResponse)> done) const;
+  // InvalidArgument for a page token that ListClients did not hand out.
+  void ListClientsAll(
+      const sigd::v1::ListClientsRequest& request,
+      std::function<void(absl::StatusOr<sigd::v1::ListClientsResponse>)> done) const;
   void DisconnectClientAll(
       const sigd::v1::DisconnectClientRequest& request,
       std::function<void(absl::StatusOr<sigd::v1::DisconnectClientResponse>)> done);

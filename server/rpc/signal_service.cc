@@ -130,9 +130,10 @@ void SignalService::SendSignal(SendSignalCall* call) {
 
 void SignalService::ListClients(ListClientsCall* call) {
   if (!Admit(call, "ListClients")) return;
-  control_.ListClientsAll(call->request(), [call](sigd::v1::ListClientsResponse result) {
-    call->Finish(result, grpc::Status::OK);
-  });
+  control_.ListClientsAll(call->request(),
+                          [call](absl::StatusOr<sigd::v1::ListClientsResponse> result) {
+                            FinishWith(call, result);
+                          });
 }
 
 void SignalService::Subscribe(SubscribeCall* call) {

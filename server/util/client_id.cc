@@ -38,6 +38,14 @@ std::string NewClientId() {
   return Hex(bytes);
 }
 
+bool IsClientIdShaped(std::string_view text) {
+  if (text.size() != 32) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 // Event ids only need to be unique, and one is made per event on the hot
 // path, where RAND_bytes costs a system call (OpenSSL's fork check) each
 // time: a SplitMix64 sequence per thread, from a CSPRNG seed, gives 2^64

@@ -5,10 +5,15 @@
 #define SIGD_SERVER_UTIL_CLIENT_ID_H_
 
 #include <string>
+#include <string_view>
 
 namespace sigd::util {
 
 std::string NewClientId();
+
+// Whether `text` has the shape of a NewClientId() id (32 lowercase hex
+// digits), for inputs that must name one, such as a ListClients page token.
+bool IsClientIdShaped(std::string_view text);
 
 // A shorter id for events, 16 hex digits: unique (per thread, a bijection of
 // a counter from a random start), not secret.

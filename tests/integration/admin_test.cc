@@ -105,6 +105,9 @@ TEST_F(AdminTest, ListsClientsAsJson) {
   EXPECT_EQ(body["total"], "1");
   EXPECT_EQ(Fetch(admin(), http::verb::get, "/v1/clients?page_size=x").result(),
             http::status::bad_request);
+  HttpResponse bad_token = Fetch(admin(), http::verb::get, "/v1/clients?page_token=x");
+  EXPECT_EQ(bad_token.result(), http::status::bad_request);
+  EXPECT_EQ(json::parse(bad_token.body())["error"]["code"], "invalid_argument");
 }
 
 TEST_F(AdminTest, MetricsArePrometheusTextNamedSigd) {

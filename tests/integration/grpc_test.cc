@@ -1,5 +1,6 @@
 // The control plane, end to end: real gRPC stubs and real WebSocket clients
 // against an in-process server.
+#include <cctype>
 #include <set>
 #include <string>
 
@@ -213,6 +214,37 @@ TEST(ListClients, PagesCoverEveryClientOnce) {
   ASSERT_TRUE(ListClients(server, by_path, &response).ok());
   EXPECT_EQ(response.clients_size(), 3);
   EXPECT_EQ(response.total(), 3u);
+}
+
+// Tokens are keyset positions: one whose client has left still continues
+// after it, and anything ListClients could not have handed out is refused
+// rather than answered with the first page or an empty one.
+TEST(ListClients, APageTokenThatIsNotAClientIdIsInvalid) {
+  TestServer server;
+  auto leaver = std::make_unique<WsClient>();
+  WsClient stayer;
+  ASSERT_TRUE(leaver->Connect(server.ws_port(), "/").ok());
+  ASSERT_TRUE(stayer.Connect(server.ws_port(), "/").ok());
+  const std::string left = leaver->client_id();
+  leaver.reset();
+  ASSERT_TRUE(WaitFor([&] {
+    sigd::v1::ListClientsResponse r;
+    return ListClients(server, {}, &r).ok() && r.total() == 1;
+  }));
+  sigd::v1::ListClientsRequest request;
+  request.set_page_token(left);
+  sigd::v1::ListClientsResponse response;
+  ASSERT_TRUE(ListClients(server, request, &response).ok());
+  EXPECT_EQ(response.clients_size(), stayer.client_id() > left ? 1 : 0);
+
+  std::string upper = left;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& token : {std::string("garbage"), upper, left + "0"}) {
+    request.set_page_token(token);
+    grpc::Status status = ListClients(server, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << token;
+    EXPECT_NE(status.error_message().find("page_token"), std::string::npos) << token;
+  }
 }
 
 TEST(DisconnectClient, ClosesWithTheGivenCode) {

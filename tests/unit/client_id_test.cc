@@ -20,8 +20,20 @@ TEST(Ids, ClientIdsAre32HexDigitsAndDistinct) {
     const std::string id = NewClientId();
     ASSERT_EQ(id.size(), 32u);
     ASSERT_TRUE(IsLowerHex(id)) << id;
+    ASSERT_TRUE(IsClientIdShaped(id)) << id;
     ASSERT_TRUE(seen.insert(id).second) << "repeated " << id;
   }
+}
+
+TEST(Ids, OnlyTheShapeOfAClientIdIsClientIdShaped) {
+  const std::string id = NewClientId();
+  EXPECT_TRUE(IsClientIdShaped("0123456789abcdef0123456789abcdef"));
+  EXPECT_FALSE(IsClientIdShaped(""));
+  EXPECT_FALSE(IsClientIdShaped(id.substr(1)));
+  EXPECT_FALSE(IsClientIdShaped(id + "0"));
+  EXPECT_FALSE(IsClientIdShaped("0123456789ABCDEF0123456789abcdef"));
+  EXPECT_FALSE(IsClientIdShaped("0123456789abcdeg0123456789abcdef"));
+  EXPECT_FALSE(IsClientIdShaped(std::string(31, 'a') + '\0'));
 }
 
 // Event ids come from a per-thread sequence: they must still differ across
