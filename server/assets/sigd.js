@@ -27,7 +27,10 @@
  *                  Retry n (from 0) waits a random time in
  *                  [0, min(maxDelayMs, minDelayMs * 2^n)] ("full jitter"), so a
  *                  crowd of pages does not come back in lockstep after a
- *                  restart. n goes back to 0 once a connection opens.
+ *                  restart. n goes back to 0 once a connection has stayed
+ *                  open for 5 s: a server that closes each connection at once
+ *                  (DisconnectClient on every connect) is retried with the
+ *                  growing delay, not every few hundred milliseconds.
  *     maxQueue     messages kept while not connected, default 1000 (see send)
  *     token        a JWT for a sigd that requires one (--jwt-*): a string, or a
  *                  function returning a string or a Promise of one, called
@@ -125,6 +128,8 @@
   const kWelcomeTimeoutMs = 3000;
   // Caps the exponent so the ceiling arithmetic stays finite.
   const kMaxAttemptExponent = 30;
+  // How long a connection must last before the backoff starts over.
+  const kStableMs = 5000;
   const kMaxTimerMs = 2147483647;
   const kOpen = 1;  // WebSocket.OPEN, without relying on the global's statics
 
@@ -226,6 +231,7 @@
     #attempt = 0;
     #retryTimer = null;
     #welcomeTimer = null;
+    #stableTimer = null;
     #awaitingWelcome = false;
     #closedForGood = false;
     #queue = [];
@@ -325,8 +331,10 @@
     #clearTimers() {
       root.clearTimeout(this.#retryTimer);
       root.clearTimeout(this.#welcomeTimer);
+      root.clearTimeout(this.#stableTimer);
       this.#retryTimer = null;
       this.#welcomeTimer = null;
+      this.#stableTimer = null;
     }
 
     #transmit(data) {
@@ -413,14 +421,17 @@
     #becomeOpen() {
       root.clearTimeout(this.#welcomeTimer);
       this.#welcomeTimer = null;
-      this.#attempt = 0;
-      this.#setStatus('open', {id: this.#id});
-      // Flush in order; stop if a listener closed the client or the socket.
+      this.#stableTimer = root.setTimeout(() => {
+        this.#stableTimer = null;
+        this.#attempt = 0;
+      }, kStableMs);
+      // Flush before the listeners hear of it, so that what they send on
+      // 'open' goes after what was queued earlier.
       const socket = this.#socket;
-      while (this.#queue.length > 0 && socket === this.#socket &&
-             this.#status === 'open' && socket.readyState === kOpen) {
+      while (this.#queue.length > 0 && socket.readyState === kOpen) {
         socket.send(this.#queue.shift());
       }
+      this.#setStatus('open', {id: this.#id});
     }
 
     #onFrame(data) {

@@ -188,6 +188,7 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
     return;
   }
   info.local_address = FormatEndpoint(local);
+  info.secure = transport_.is_tls();
   info.path = std::move(target->path);
   info.query = std::move(target->query);
   info.user_agent = std::string(request[http::field::user_agent]);

@@ -155,10 +155,11 @@ absl::Status UsePem(ssl::context& context, const TlsFiles& files) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   SSL_CTX* ctx = context.native_handle();
-  if (!files.password.empty()) {
-    context.set_password_callback(
-        [password = files.password](size_t, ssl::context::password_purpose) { return password; });
-  }
+  // Always our callback: OpenSSL's default one prompts on the controlling
+  // terminal, which would hang a start (or a SIGHUP reload) run from a shell.
+  // Without --tls-password an encrypted key then fails to load, with the reason.
+  context.set_password_callback(
+      [password = files.password](size_t, ssl::context::password_purpose) { return password; });
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {
     return Fail("cannot load the certificate", files.cert);
   }

@@ -249,7 +249,8 @@ describe('sigd.js frames', () => {
     const client = env.Sigd.connect('/', {welcome: false});
     env.last().serverOpen();
     assert.equal(client.status, 'open');
-    assert.equal(env.timers.size, 0);
+    assert.deepEqual([...env.timers.values()].map((t) => t.ms), [5000],
+                     'no welcome timer; only the one that resets the backoff');
   });
 
   it('parses JSON signals and passes other text raw', () => {
@@ -353,6 +354,18 @@ describe('sigd.js send', () => {
     assert.equal(client.queued, 0);
   });
 
+  it('sends what was queued before what an open listener sends', () => {
+    const env = load();
+    const client = env.Sigd.connect('/');
+    client.onStatus((status) => { if (status === 'open') client.send('join'); });
+    client.send('one');
+    client.send('two');
+    env.last().serverOpen();
+    env.last().serverFrame('{"welcome":{"clientId":"a"}}');
+    assert.deepEqual(env.last().sent,
+                     ['{"message":"one"}', '{"message":"two"}', '{"message":"join"}']);
+  });
+
   it('queues across a reconnect', () => {
     const env = load();
     const client = connected(env);
@@ -374,7 +387,7 @@ describe('sigd.js send', () => {
 });
 
 describe('sigd.js reconnect', () => {
-  it('backs off exponentially with full jitter and resets once open', () => {
+  it('backs off exponentially with full jitter and resets once a connection lasts', () => {
     const env = load({random: 0.999999});
     const client = env.Sigd.connect('/', {minDelayMs: 500, maxDelayMs: 4000});
     const seen = record(client);
@@ -393,9 +406,23 @@ describe('sigd.js reconnect', () => {
     env.last().serverOpen();
     env.last().serverFrame('{"welcome":{"clientId":"x"}}');
     assert.equal(client.status, 'open');
+    assert.equal(env.fireTimer(), 5000, 'the connection has lasted 5 s');
     env.last().serverClose(1001);
     assert.equal(client.id, null, 'an id lives as long as its connection');
-    assert.equal(env.fireTimer(), 499, 'backoff starts over after a connection');
+    assert.equal(env.fireTimer(), 499, 'backoff starts over after a lasting connection');
+  });
+
+  it('keeps backing off when the server closes each connection at once', () => {
+    const env = load({random: 0.999999});
+    env.Sigd.connect('/', {minDelayMs: 500, maxDelayMs: 4000});
+    const delays = [];
+    for (let i = 0; i < 4; i++) {
+      env.last().serverOpen();
+      env.last().serverFrame('{"welcome":{"clientId":"x"}}');
+      env.last().serverClose(4003, 'banned');  // e.g. DisconnectClient on every CONNECT
+      delays.push(env.fireTimer());
+    }
+    assert.deepEqual(delays, [499, 999, 1999, 3999]);
   });
 
   it('draws the delay from the whole range', () => {

@@ -62,6 +62,12 @@ TEST_F(TlsListenerTest, WssClientsReceiveSignalsAndEachOther) {
   WssClient b(server.ws_port(), certs_.ca(), "/room");
   ASSERT_TRUE(b.ok()) << b.error().message();
   ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 2; }));
+  // Backends see that the connection is encrypted (Client.protocol).
+  sigd::v1::ListClientsResponse listing;
+  grpc::ClientContext context;
+  ASSERT_TRUE(server.Stub()->ListClients(&context, {}, &listing).ok());
+  ASSERT_EQ(listing.clients_size(), 2);
+  for (const auto& c : listing.clients()) EXPECT_EQ(c.protocol(), sigd::v1::WSS) << c.id();
 
   ASSERT_TRUE(server.Send(Broadcast(R"({"n":1})")).ok());
   EXPECT_EQ(a.Read(), R"({"n":1})");

@@ -1,6 +1,13 @@
 // The shipped binaries with TLS: sigd serving wss and a mutual-TLS control
 // plane, sigctl with --tls-ca/--tls-cert/--tls-key, and a certificate renewed
 // with SIGHUP while a client stays connected.
+#include <poll.h>
+#include <pty.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <string>
 #include <vector>
@@ -9,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/process/sigd_process.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_certs.h"
 #include "tests/support/tls_client.h"
 
@@ -90,6 +98,52 @@ TEST(TlsStartup, UnreadableCertificateIsAOneLineStartupError) {
                                {}, 20s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "/nonexistent/cert.pem")) << r.err;
+}
+
+// Run from a shell, sigd has a controlling terminal; OpenSSL's default
+// password callback would prompt on it and the start would hang. An
+// encrypted key without --tls-password must fail with the reason instead.
+TEST(TlsStartup, EncryptedKeyWithoutPasswordFailsEvenOnATerminal) {
+  TestCerts certs;
+  ASSERT_TRUE(certs.ok()) << certs.error();
+  TempDir dir;
+  const std::string key = (dir.path() / "encrypted.key").string();
+  ProcessResult made = RunProcess({"openssl", "pkey", "-in", certs.server_key(), "-aes256",
+                                   "-passout", "pass:secret", "-out", key});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+
+  int terminal = -1;
+  const pid_t child = forkpty(&terminal, nullptr, nullptr, nullptr);
+  ASSERT_GE(child, 0) << "forkpty failed";
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    execl(SIGD_BINARY, SIGD_BINARY, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+          "--tls-cert", certs.server_cert().c_str(), "--tls-key", key.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string output;
+  int status = 0;
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!exited && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{terminal, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char buffer[512];
+      const ssize_t n = read(terminal, buffer, sizeof(buffer));
+      if (n > 0) output.append(buffer, static_cast<size_t>(n));
+    }
+    exited = waitpid(child, &status, WNOHANG) == child;
+  }
+  if (!exited) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  close(terminal);
+  ASSERT_TRUE(exited) << "sigd still running after 20 s; its terminal showed:\n" << output;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << output;
+  EXPECT_TRUE(absl::StrContains(output, "cannot load the private key")) << output;
+  EXPECT_FALSE(absl::StrContains(output, "pass phrase")) << output;
 }
 
 }  // namespace
