@@ -264,6 +264,18 @@ void Cluster::Stop() {
 void Cluster::OnNatsMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure,
                             Inbound kind) {
   auto* self = static_cast<Cluster*>(closure);
+  if (kind == Inbound::kReply && natsMsg_IsNoResponders(msg)) {
+    // NATS's own answer to a request nobody subscribes to: the node it was
+    // for is gone. Not a malformed message.
+    std::string subject = natsMsg_GetSubject(msg);
+    natsMsg_Destroy(msg);
+    if (!self->stopping_.load()) {
+      net::post(self->context_, [self, subject = std::move(subject)] {
+        self->HandleNoResponders(subject);
+      });
+    }
+    return;
+  }
   const int size = natsMsg_GetDataLength(msg);
   if (self->stopping_.load() || size < 0 || static_cast<size_t>(size) > self->max_inbound_bytes_) {
     if (!self->stopping_.load()) self->Dropped("oversized message");
@@ -651,6 +663,23 @@ void Cluster::HandleReply(const std::string& subject, const std::string& data) {
   ++p.result.nodes;
   p.satisfied = p.on_reply ? p.on_reply(reply) : false;
   if (p.satisfied || p.waiting.empty()) Finish(token);
+}
+
+std::string Gathered::Unsure() const {
+  if (expected <= 1) return "";
+  if (!connected) return "the other nodes are unreachable (NATS is down), so it was not sent to them";
+  if (nodes >= expected) return "";
+  return absl::StrCat(expected - nodes, " of ", expected,
+                      " nodes did not answer within --cluster-timeout and may still act on it");
+}
+
+void Cluster::HandleNoResponders(const std::string& subject) {
+  uint64_t token = 0;
+  const size_t dot = subject.rfind('.');
+  if (dot == std::string::npos || !absl::SimpleAtoi(subject.substr(dot + 1), &token)) return;
+  // An event for a holder that has died (before its routes time out): no
+  // need to wait the cluster timeout for its answer.
+  if (acks_.contains(token)) FinishAck(token, /*accepted=*/false);
 }
 
 void Cluster::Finish(uint64_t token) {

@@ -81,6 +81,11 @@ struct Gathered {
   uint32_t nodes = 1;     // nodes that answered, this one included
   uint32_t expected = 1;  // nodes known when the ask started, this one included
   bool connected = false; // NATS was reachable when the ask started
+
+  // Why "not found on any node" cannot be said, or empty when it can: NATS
+  // was down, or a node did not answer in time (and may still act on the
+  // request later). For error messages.
+  std::string Unsure() const;
 };
 
 class Cluster {
@@ -178,6 +183,8 @@ class Cluster {
   void HandleRequest(const std::string& subject, const std::string& reply,
                      const std::string& data);
   void HandleReply(const std::string& subject, const std::string& data);
+  // NATS's "no responders" status on one of our reply subjects.
+  void HandleNoResponders(const std::string& subject);
   void SendReply(const std::string& subject, Reply reply);
   void SendHello(bool leaving);
   void Heartbeat();

@@ -50,8 +50,6 @@ void InboundHandler::OnMessage(Client& sender, std::string_view data, bool is_te
       routes_.RouteMessage(sender.info().path, [&](const std::string& route) {
         return MakeEvent(sigd::v1::MESSAGE, sender, &*message, route);
       });
-  metrics_.route_events.fetch_add(outcome.handle_deliveries + outcome.observe_deliveries,
-                                  std::memory_order_relaxed);
   metrics_.observe_dropped.fetch_add(outcome.observe_dropped, std::memory_order_relaxed);
   switch (outcome.result) {
     case Result::kHandled:
@@ -150,10 +148,20 @@ void InboundHandler::SendToRemoteClient(const Client& sender, std::string client
         *found = *found || (reply.has_delivery() && reply.delivery().found());
         return *found;
       },
-      [this, found, sender_id = sender.info().id](const cluster::Gathered&) {
+      [this, found, sender_id = sender.info().id](const cluster::Gathered& g) {
         if (*found) return;
         std::shared_ptr<Client> client = hub_.Find(sender_id);
         if (client == nullptr) return;
+        // "Not connected" only when every node said so.
+        std::string unsure = g.Unsure();
+        if (!unsure.empty()) {
+          metrics_.cluster_unconfirmed.fetch_add(1, std::memory_order_relaxed);
+          hub_.Post(client->shard(), [this, client, unsure = std::move(unsure)] {
+            SendError(*client, protocol::kClusterUnavailable,
+                      absl::StrCat("no client with that id on the nodes that answered; ", unsure));
+          });
+          return;
+        }
         metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
         hub_.Post(client->shard(), [this, client] {
           SendError(*client, protocol::kUnknownClient, "no client with that id is connected");

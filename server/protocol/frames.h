@@ -15,6 +15,9 @@ namespace sigd::protocol {
 // Error codes carried in {"error":{"code":...}} frames.
 inline constexpr std::string_view kInvalidMessage = "invalid_message";
 inline constexpr std::string_view kUnknownClient = "unknown_client";
+// Cluster: the clientId is on no node that answered, but NATS was down or a
+// node did not answer in time.
+inline constexpr std::string_view kClusterUnavailable = "cluster_unavailable";
 inline constexpr std::string_view kNoHandler = "no_handler";
 inline constexpr std::string_view kRouteBusy = "route_busy";
 inline constexpr std::string_view kRateLimited = "rate_limited";

@@ -23,6 +23,21 @@ bool IsSendableCloseCode(uint32_t code) {
          (code >= 3000 && code <= 4999);
 }
 
+// A targeted call that found its client nowhere: NOT_FOUND only when every
+// node said so. NATS down: UNAVAILABLE (nothing was sent to the other nodes).
+// A node that did not answer in time: DEADLINE_EXCEEDED, which in gRPC's
+// terms may mean that the operation happened all the same.
+absl::Status NotFoundOnAnyNode(const std::string& client_id, const cluster::Gathered& g) {
+  const std::string unsure = g.Unsure();
+  if (unsure.empty()) {
+    return absl::NotFoundError(absl::StrCat("no client with id ", client_id, " on the ", g.nodes,
+                                            " node(s) of the cluster"));
+  }
+  const std::string text = absl::StrCat("no client with id ", client_id,
+                                        " on the nodes that answered; ", unsure);
+  return g.connected ? absl::DeadlineExceededError(text) : absl::UnavailableError(text);
+}
+
 }  // namespace
 
 ControlPlane::ControlPlane(hub::Hub& hub, Metrics& metrics, const config::Config& config,
@@ -96,14 +111,7 @@ void ControlPlane::SendSignal(
     const cluster::Gathered g = join->gathered;
     lock.Release();
     if (!client_id.empty() && !any_found) {
-      if (!g.connected && g.expected > 1) {
-        done(absl::UnavailableError(absl::StrCat(
-            "no client with id ", client_id,
-            " on this node, and the other nodes are unreachable (NATS is down)")));
-      } else {
-        done(absl::NotFoundError(absl::StrCat("no client with id ", client_id, " on the ",
-                                              g.nodes, " node(s) that answered")));
-      }
+      done(NotFoundOnAnyNode(client_id, g));
       return;
     }
     if (total > 0) metrics_.signals_sent.fetch_add(1, std::memory_order_relaxed);
@@ -277,11 +285,12 @@ void ControlPlane::DisconnectClientAll(
         return *found;
       },
       [found, client_id = request.client_id(), done = std::move(done)](const cluster::Gathered& g) {
-        if (!*found && !g.connected && g.expected > 1) {
-          done(absl::UnavailableError(absl::StrCat(
-              "no client with id ", client_id,
-              " on this node, and the other nodes are unreachable (NATS is down)")));
-          return;
+        if (!*found) {
+          absl::Status unsure = NotFoundOnAnyNode(client_id, g);
+          if (!absl::IsNotFound(unsure)) {
+            done(unsure);
+            return;
+          }
         }
         sigd::v1::DisconnectClientResponse response;
         response.set_disconnected(*found);

@@ -32,6 +32,10 @@ bool SubscriberSink::Offer(routes::EventPtr event) {
   {
     util::MutexLock lock(&mu_);
     if (ending_ || queue_.size() >= max_queue_) return false;
+    // Counted where queued: in a cluster, on the node holding the route.
+    if (event->kind() == sigd::v1::MESSAGE) {
+      metrics_.route_events.fetch_add(1, std::memory_order_relaxed);
+    }
     queue_.push_back(std::move(event));
     if (in_flight_ != nullptr) return true;  // OnWriteDone picks it up
   }

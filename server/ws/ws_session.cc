@@ -272,6 +272,8 @@ bool WsSession::Deliver(const hub::Frame& frame) {
   if (pending > 0 && (pending >= context_.config.queue_max_frames ||
                       queued_bytes_ + frame.size() > context_.config.queue_max_bytes)) {
     context_.metrics.slow_clients_dropped.fetch_add(1, std::memory_order_relaxed);
+    // This frame is lost with the ones queued (StartClose counts those).
+    context_.metrics.frames_dropped_slow.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("client {} on {} closed: outbound queue full ({} frames, {} bytes)", info_.id,
                  info_.path, pending, queued_bytes_);
     StartClose(1013, "outbound queue full");
@@ -467,7 +469,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
     // The stream is unusable; closing the socket ends the read loop. The
     // frames of the failed write never arrived whole: counted like the ones
     // still queued, which Finish drops.
-    context_.metrics.frames_dropped_gone.fetch_add(written, std::memory_order_relaxed);
+    DroppedCounter().fetch_add(written, std::memory_order_relaxed);
     CloseSocket();
     return;
   }
@@ -549,6 +551,13 @@ void WsSession::DoClose() {
                   });
 }
 
+Metrics::Counter& WsSession::DroppedCounter() {
+  // After a 1013 close, whatever else is lost (the frame in flight when the
+  // socket is cut) is lost because the client was too slow.
+  return end_reason_ == CloseReason::kSlow ? context_.metrics.frames_dropped_slow
+                                           : context_.metrics.frames_dropped_gone;
+}
+
 size_t WsSession::DropUnsent() {
   const size_t keep = writing_ ? head_ + in_flight_ : head_;
   const size_t dropped = frames_.size() - keep;
@@ -570,7 +579,7 @@ void WsSession::Finish() {
   // Frames queued while the peer's close was under way (Beast then refuses
   // writes) or behind the deferred write will never go out: the queue gauges
   // must not keep them.
-  context_.metrics.frames_dropped_gone.fetch_add(DropUnsent(), std::memory_order_relaxed);
+  DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
   if (open_) {
     context_.metrics.CountClose(end_reason_);
     context_.inbound.OnDisconnect(*this);

@@ -117,6 +117,9 @@ class WsSession : public hub::Client,
   // Forgets the queued frames not yet on the socket, releasing them from the
   // queue gauges; returns how many there were.
   size_t DropUnsent();
+  // Where this client's lost frames are counted: slow_client_queue after a
+  // 1013 close, client_gone otherwise.
+  Metrics::Counter& DroppedCounter();
   // False when the message must be dropped for the client's rate limit.
   bool WithinRateLimit();
 

@@ -393,6 +393,13 @@ TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
   grpc::Status unreachable = Send(nodes_[0], Text("x", "", b->client_id()), &response, 3s);
   EXPECT_EQ(unreachable.error_code(), grpc::StatusCode::UNAVAILABLE)
       << unreachable.error_message();
+  // A browser addressing that client is not told it is unknown either.
+  ASSERT_TRUE(a->Send(absl::StrCat(R"({"message":"to b","clientId":")", b->client_id(), "\"}"))
+                  .ok());
+  const std::string refused = a->Read().value_or("");
+  EXPECT_TRUE(absl::StrContains(refused, "cluster_unavailable")) << refused;
+  EXPECT_TRUE(absl::StrContains(refused, "NATS is down")) << refused;
+  EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="unknown_client"})"), 0);
   ASSERT_TRUE(a->Send(R"({"message":"browser local"})").ok());
   EXPECT_EQ(a->Read().value_or(""), "browser local");
   // What the other nodes could not be told is counted, not silently lost.
@@ -584,6 +591,56 @@ TEST_F(ClusterTest, HolderThatDoesNotAnswerInTimeGetsTheSenderRouteBusy) {
   EXPECT_TRUE(absl::StrContains(*error, "route_busy")) << *error;
   EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 1);
   EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="route_busy"})"), 1);
+  // Events are counted where a subscriber queues them, not where they are
+  // offered: the sender's node queued none.
+  EXPECT_EQ(Metric(nodes_[0], "sigd_route_events_total"), 0);
+}
+
+TEST_F(ClusterTest, EventForAKilledHolderIsRefusedAndNotCountedAsMalformed) {
+  auto backend = Subscribe(nodes_[1], Routes({"/gone"}));
+  ASSERT_TRUE(WaitRemoteRoutes(nodes_[0], 1));
+  auto sender = Connect(nodes_[0], "/gone");
+  nodes_[1].process->process.Kill();
+  nodes_[1].process.reset();
+  // Before node A drops B's route: NATS answers "no responders" for the
+  // event, which is B's absence, not a malformed message.
+  ASSERT_TRUE(sender->Send(R"({"message":"anyone?"})").ok());
+  const std::string error = sender->Read(kWait).value_or("");
+  EXPECT_TRUE(absl::StrContains(error, "route_busy")) << error;
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_events_rejected_total"), 1);
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_dropped_total"), 0);
+}
+
+// A node that does not answer in time may hold the client: neither
+// "not found" nor "not disconnected" can be said, and it may act later.
+TEST_F(ClusterTest, TargetOnANodeThatDoesNotAnswerIsNotReportedUnknown) {
+  auto far = Connect(nodes_[1], "/far");
+  auto sender = Connect(nodes_[0], "/near");
+  const std::string far_id = far->client_id();
+  nodes_[1].process->process.Signal(SIGSTOP);
+
+  sigd::v1::SendSignalResponse response;
+  grpc::Status sent = Send(nodes_[0], Text("late", "", far_id), &response);
+  EXPECT_EQ(sent.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << sent.error_message();
+  EXPECT_TRUE(absl::StrContains(sent.error_message(), "did not answer")) << sent.error_message();
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  sigd::v1::DisconnectClientRequest disconnect;
+  disconnect.set_client_id(far_id);
+  sigd::v1::DisconnectClientResponse done;
+  grpc::Status closed = nodes_[0].stub->DisconnectClient(&context, disconnect, &done);
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << closed.error_message();
+
+  ASSERT_TRUE(
+      sender->Send(absl::StrCat(R"({"message":"hi","clientId":")", far_id, "\"}")).ok());
+  const std::string refused = sender->Read(kWait).value_or("");
+  nodes_[1].process->process.Signal(SIGCONT);
+  EXPECT_TRUE(absl::StrContains(refused, "cluster_unavailable")) << refused;
+  EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="cluster_unavailable"})"), 1);
+  // Caught up, B acts on what it was asked: the signal arrives.
+  EXPECT_EQ(far->ReadUntil([](const std::string& f) { return f == "late"; }).value_or(""),
+            "late");
 }
 
 TEST_F(ClusterTest, MalformedRouteAnnouncementsAreDroppedWhole) {

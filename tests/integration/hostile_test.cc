@@ -689,6 +689,9 @@ TEST_F(Hostile, ClientThatNeverReadsDuringABroadcastStormIsClosed1013) {
   ASSERT_TRUE(slow.Connect(port(), "/").ok());
   const uint64_t dropped = metrics().slow_clients_dropped.load();
   const uint64_t slow_closes = Closes(CloseReason::kSlow);
+  const uint64_t out = metrics().frames_out.load();
+  const uint64_t lost_slow = metrics().frames_dropped_slow.load();
+  const uint64_t lost_gone = metrics().frames_dropped_gone.load();
   // Small enough that a reading client's queue (one frame in flight, the
   // next arriving before the write's completion runs) is never full.
   const std::string big(16 * 1024, 'x');
@@ -712,6 +715,12 @@ TEST_F(Hostile, ClientThatNeverReadsDuringABroadcastStormIsClosed1013) {
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 1013);
   EXPECT_TRUE(WaitFor([&] { return Closes(CloseReason::kSlow) == slow_closes + 1; }));
+  // Every frame meant for the slow client was written or counted as lost to
+  // its slowness, the one that overflowed its queue included.
+  const uint64_t written_to_slow = metrics().frames_out.load() - out - (sent + 50);
+  EXPECT_EQ(written_to_slow + metrics().frames_dropped_slow.load() - lost_slow,
+            static_cast<uint64_t>(sent));
+  EXPECT_EQ(metrics().frames_dropped_gone.load(), lost_gone);
 }
 
 // A SubscribeSignals stream whose client never calls Read: events pile up in
