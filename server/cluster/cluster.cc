@@ -138,6 +138,7 @@ absl::Status Cluster::Start() {
   natsOptions_SetTimeout(opts, 2000);
   natsOptions_SetRetryOnFailedConnect(opts, true, &Cluster::OnConnected, this);
   natsOptions_SetDisconnectedCB(opts, &Cluster::OnDisconnected, this);
+  natsOptions_SetClosedCB(opts, &Cluster::OnClosed, this);
   natsOptions_SetReconnectedCB(opts, &Cluster::OnConnected, this);
   // Signals must not be replayed late, so nothing is published while the
   // connection is down (Publish checks the status) and nats.c's reconnect
@@ -183,6 +184,19 @@ absl::Status Cluster::Start() {
     connection_ = nullptr;
     Stop();
     return absl::UnavailableError(absl::StrCat("--nats ", config_.nats_url, ": ", error));
+  }
+  if (s == NATS_NOT_YET_CONNECTED) {
+    // Reached, but refused: wrong credentials are a setting to fix, not an
+    // outage to wait out (nats.c would not retry them anyway).
+    const char* ignored = nullptr;
+    const natsStatus why = natsConnection_GetLastError(connection_, &ignored);
+    if (why == NATS_CONNECTION_AUTH_FAILED || why == NATS_NOT_PERMITTED) {
+      Stop();
+      return absl::PermissionDeniedError(absl::StrCat(
+          "--nats ", config_.nats_url, ": the NATS server refused this node (",
+          natsStatus_GetText(why), "): check --nats-token, --nats-user/--nats-password or "
+          "--nats-creds"));
+    }
   }
   // Subscriptions made while the first connection is still being retried
   // are sent once it succeeds (and again after every reconnect).
@@ -313,6 +327,14 @@ void Cluster::OnConnected(natsConnection*, void* closure) {
   self->connected_.store(true);
   net::post(self->context_, [self] {
     spdlog::info("cluster: connected to NATS; announcing node {}", self->node_id_);
+    const int64_t max_payload = natsConnection_GetMaxPayload(self->connection_);
+    if (max_payload > 0 &&
+        static_cast<uint64_t>(max_payload) < self->config_.max_message_bytes + 4096) {
+      spdlog::warn("cluster: the NATS server's max_payload ({} bytes) is below --max-message-bytes "
+                   "({}) plus framing: larger messages and signals reach this node's clients "
+                   "only (raise max_payload in nats-server's config)",
+                   max_payload, self->config_.max_message_bytes);
+    }
     self->SendHello(/*leaving=*/false);
   });
 }
@@ -322,6 +344,18 @@ void Cluster::OnDisconnected(natsConnection*, void* closure) {
   self->connected_.store(false);
   if (self->stopping_.load()) return;
   spdlog::warn("cluster: lost NATS; serving local clients only until it is back");
+}
+
+void Cluster::OnClosed(natsConnection* connection, void* closure) {
+  auto* self = static_cast<Cluster*>(closure);
+  self->connected_.store(false);
+  if (self->stopping_.load()) return;
+  // nats.c gives up only on what retrying cannot fix (a refused login).
+  const char* text = nullptr;
+  const natsStatus why = natsConnection_GetLastError(connection, &text);
+  spdlog::error("cluster: the NATS connection is closed for good ({}): this node serves its own "
+                "clients only until it is restarted",
+                text != nullptr && *text != '\0' ? text : natsStatus_GetText(why));
 }
 
 // ---- The cluster thread. ----
@@ -344,6 +378,19 @@ bool Cluster::Publish(const std::string& subject, const std::string& reply,
                                               static_cast<int>(data.size()))
                      : natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(),
                                                      data.data(), static_cast<int>(data.size()));
+  publish_too_large_ = s == NATS_MAX_PAYLOAD;
+  if (publish_too_large_) {
+    // A setting mismatch, not an outage: say so (once a minute at most).
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_too_large_log_ >= std::chrono::minutes(1)) {
+      last_too_large_log_ = now;
+      spdlog::warn("cluster: a message of {} bytes is over the NATS server's max_payload ({} "
+                   "bytes) and did not reach the other nodes: raise max_payload in nats-server's "
+                   "config or lower --max-message-bytes",
+                   data.size(), natsConnection_GetMaxPayload(connection_));
+    }
+    return false;
+  }
   if (s != NATS_OK) {
     spdlog::debug("cluster: publish on {} failed: {}", subject, NatsError(s));
     return false;
@@ -667,6 +714,10 @@ void Cluster::HandleReply(const std::string& subject, const std::string& data) {
 
 std::string Gathered::Unsure() const {
   if (expected <= 1) return "";
+  if (too_large) {
+    return "it is larger than the NATS server's max_payload, so it was not sent to the other "
+           "nodes";
+  }
   if (!connected) return "the other nodes are unreachable (NATS is down), so it was not sent to them";
   if (nodes >= expected) return "";
   return absl::StrCat(expected - nodes, " of ", expected,
@@ -713,8 +764,9 @@ void Cluster::Ask(Topic topic, Request request, OnReply on_reply, OnDone done) {
     for (const auto& [instance, member] : members_) p.waiting.insert(instance);
     const std::string reply = absl::StrCat(prefix_, ".reply.", instance_, ".", token);
     if (stopping_.load() || !Publish(Subject(topic), reply, request.SerializeAsString())) {
-      // NATS is down: answer with this node alone, at once.
-      p.result.connected = false;
+      // NATS is down (or refused the size): answer with this node alone, at once.
+      p.result.too_large = publish_too_large_;
+      p.result.connected = p.result.too_large;
       Finish(token);
       return;
     }

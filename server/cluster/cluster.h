@@ -81,6 +81,7 @@ struct Gathered {
   uint32_t nodes = 1;     // nodes that answered, this one included
   uint32_t expected = 1;  // nodes known when the ask started, this one included
   bool connected = false; // NATS was reachable when the ask started
+  bool too_large = false; // NATS refused the request: over its max_payload
 
   // Why "not found on any node" cannot be said, or empty when it can: NATS
   // was down, or a node did not answer in time (and may still act on the
@@ -170,6 +171,7 @@ class Cluster {
   static void OnReplyMsg(__natsConnection*, __natsSubscription*, __natsMsg*, void*);
   static void OnConnected(__natsConnection*, void*);
   static void OnDisconnected(__natsConnection*, void*);
+  static void OnClosed(__natsConnection*, void*);
 
   // Cluster thread only, from here on.
   void HandleHello(const std::string& data);
@@ -222,6 +224,8 @@ class Cluster {
   routes::RouteTable* routes_ = nullptr;
   uint64_t next_token_ = 1;
   std::chrono::steady_clock::time_point last_hello_{};
+  bool publish_too_large_ = false;  // the last Publish failed on max_payload
+  std::chrono::steady_clock::time_point last_too_large_log_{};
 };
 
 }  // namespace sigd::cluster

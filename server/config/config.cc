@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -100,6 +101,45 @@ bool ValidSubjectPrefix(const std::string& prefix) {
     }
   }
   return true;
+}
+
+// One --nats URL as nats.c takes it: [nats://|tls://][user[:password]@]host[:port].
+absl::Status CheckNatsUrl(absl::string_view url) {
+  absl::string_view rest = url;
+  if (const size_t scheme = rest.find("://"); scheme != absl::string_view::npos) {
+    const absl::string_view name = rest.substr(0, scheme);
+    if (name != "nats" && name != "tls") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", url, "\": the scheme must be nats:// or tls://"));
+    }
+    rest.remove_prefix(scheme + 3);
+  }
+  if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) rest.remove_prefix(at + 1);
+  absl::string_view host = rest;
+  absl::string_view port;
+  if (absl::StartsWith(rest, "[")) {  // [v6] or [v6]:port
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", url, "\": unclosed [ in the host"));
+    }
+    host = rest.substr(1, close - 1);
+    absl::string_view after = rest.substr(close + 1);
+    if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", url, "\" is not HOST[:PORT]"));
+    }
+    port = after;
+  } else if (const size_t colon = rest.rfind(':'); colon != absl::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty() || host.find_first_of("/?# ") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", url, "\" has no valid host"));
+  }
+  uint32_t number = 0;
+  if (!port.empty() && (!absl::SimpleAtoi(port, &number) || number == 0 || number > 65535)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", url, "\" has no valid port"));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<Setting> Settings() {
@@ -264,7 +304,17 @@ std::vector<Setting> Settings() {
       {"nats", "URL",
        "NATS server URL(s), comma-separated: joins a cluster of sigd nodes "
        "(none: a single node, no NATS needed)",
-       "", false, String(&Config::nats_url)},
+       "", false,
+       [](Config& c, const std::vector<std::string>& v) -> absl::Status {
+         const std::string value(absl::StripAsciiWhitespace(v.back()));
+         if (!value.empty()) {
+           for (absl::string_view url : absl::StrSplit(value, ',')) {
+             if (absl::Status s = CheckNatsUrl(absl::StripAsciiWhitespace(url)); !s.ok()) return s;
+           }
+         }
+         c.nats_url = value;
+         return absl::OkStatus();
+       }},
       {"nats-prefix", "PREFIX",
        "NATS subject prefix of this cluster (dot-separated tokens of letters, digits, - and _)",
        d.nats_prefix, false,

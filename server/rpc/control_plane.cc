@@ -35,6 +35,7 @@ absl::Status NotFoundOnAnyNode(const std::string& client_id, const cluster::Gath
   }
   const std::string text = absl::StrCat("no client with id ", client_id,
                                         " on the nodes that answered; ", unsure);
+  if (g.too_large) return absl::ResourceExhaustedError(text);
   return g.connected ? absl::DeadlineExceededError(text) : absl::UnavailableError(text);
 }
 

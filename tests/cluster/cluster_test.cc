@@ -618,20 +618,10 @@ TEST_F(ClusterTest, TargetOnANodeThatDoesNotAnswerIsNotReportedUnknown) {
   auto sender = Connect(nodes_[0], "/near");
   const std::string far_id = far->client_id();
   nodes_[1].process->process.Signal(SIGSTOP);
-
   sigd::v1::SendSignalResponse response;
   grpc::Status sent = Send(nodes_[0], Text("late", "", far_id), &response);
   EXPECT_EQ(sent.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << sent.error_message();
   EXPECT_TRUE(absl::StrContains(sent.error_message(), "did not answer")) << sent.error_message();
-
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + 5s);
-  sigd::v1::DisconnectClientRequest disconnect;
-  disconnect.set_client_id(far_id);
-  sigd::v1::DisconnectClientResponse done;
-  grpc::Status closed = nodes_[0].stub->DisconnectClient(&context, disconnect, &done);
-  EXPECT_EQ(closed.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << closed.error_message();
-
   ASSERT_TRUE(
       sender->Send(absl::StrCat(R"({"message":"hi","clientId":")", far_id, "\"}")).ok());
   const std::string refused = sender->Read(kWait).value_or("");
@@ -641,6 +631,20 @@ TEST_F(ClusterTest, TargetOnANodeThatDoesNotAnswerIsNotReportedUnknown) {
   // Caught up, B acts on what it was asked: the signal arrives.
   EXPECT_EQ(far->ReadUntil([](const std::string& f) { return f == "late"; }).value_or(""),
             "late");
+
+  nodes_[1].process->process.Signal(SIGSTOP);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  sigd::v1::DisconnectClientRequest disconnect;
+  disconnect.set_client_id(far_id);
+  disconnect.set_code(4001);
+  sigd::v1::DisconnectClientResponse done;
+  grpc::Status closed = nodes_[0].stub->DisconnectClient(&context, disconnect, &done);
+  nodes_[1].process->process.Signal(SIGCONT);
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << closed.error_message();
+  absl::StatusOr<uint16_t> code = far->WaitForClose();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 4001);
 }
 
 TEST_F(ClusterTest, MalformedRouteAnnouncementsAreDroppedWhole) {

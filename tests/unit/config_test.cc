@@ -463,6 +463,19 @@ TEST(Config, ClusterTimeoutTakesMillisecondsOrSeconds) {
   LoadError({"--cluster-timeout", "soon"});
 }
 
+TEST(Config, NatsUrlsMustBeUrlsNatsCanUse) {
+  for (const char* good : {"nats://127.0.0.1:4222", "tls://nats.example:4443", "localhost",
+                           "nats://u:p@h:4222,nats://h2", "nats://[::1]:4222", " nats://h "}) {
+    EXPECT_FALSE(LoadOk({"--nats", good}).nats_url.empty()) << good;
+  }
+  EXPECT_TRUE(LoadOk({"--nats", ""}).nats_url.empty());
+  for (const char* bad : {",", "nats://h:4222,", "nats://127.0.0.1:99999", "http://h:4222",
+                          "nats://", "nats://h:0", "nats://h:port", "nats://[::1", "h/x"}) {
+    LoadError({"--nats", bad});
+  }
+  EXPECT_NE(LoadError({"--nats", "http://h:4222"}).find("nats:// or tls://"), std::string::npos);
+}
+
 TEST(Config, NatsPrefixMustBeLiteralSubjectTokens) {
   EXPECT_EQ(LoadOk({"--nats-prefix", "prod.signals-1"}).nats_prefix, "prod.signals-1");
   for (const char* bad : {"a.*", "a.>", "a..b", "a b", ".a", ""}) {
