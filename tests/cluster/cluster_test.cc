@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <optional>
 #include <memory>
 #include <regex>
@@ -26,6 +27,8 @@
 #include "tests/cluster/nats_server.h"
 #include "tests/process/sigd_process.h"
 #include "tests/support/http_fetch.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 #include "tests/support/ws_client.h"
 
@@ -761,6 +764,66 @@ TEST_F(ClusterTest, MalformedRouteEventsAreDroppedBeforeReachingABackend) {
   std::optional<sigd::v1::SignalEvent> next = backend->Next(kWait);
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->data().message_json(), R"("real")");
+}
+
+// Wrong NATS credentials are a setting to fix: the start stops with NATS's
+// reason instead of running as a lone node that says NATS is unreachable.
+TEST(ClusterSettings, CredentialsNatsRefusesStopTheStart) {
+  ASSERT_TRUE(NatsServer::Available());
+  NatsServer nats;
+  ASSERT_TRUE(nats.Start(-1, {"--auth", "s3cret"}).ok());
+  ProcessResult refused = RunProcess({SIGD_BINARY, "--listen", "127.0.0.1:0", "--grpc-listen",
+                                      "127.0.0.1:0", "--nats", nats.url(), "--nats-token",
+                                      "wrong"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_TRUE(absl::StrContains(refused.err, "refused this node")) << refused.err;
+  EXPECT_TRUE(absl::StrContains(refused.err, "--nats-token")) << refused.err;
+
+  absl::StatusOr<std::unique_ptr<SigdProcess>> admitted =
+      StartSigd({"--nats", nats.url(), "--nats-token", "s3cret"});
+  ASSERT_TRUE(admitted.ok()) << admitted.status();
+  EXPECT_TRUE((*admitted)->process.WaitForOutput(std::regex("connected to NATS"), kWait));
+}
+
+// A NATS whose max_payload is below --max-message-bytes: said at connect,
+// and a signal over it is reported as too large, not as NATS being down.
+TEST(ClusterSettings, SignalOverNatsMaxPayloadIsReportedAsSuch) {
+  ASSERT_TRUE(NatsServer::Available());
+  TempDir dir;
+  const std::string conf = (dir.path() / "nats.conf").string();
+  std::ofstream(conf) << "max_payload: 8192\n";
+  NatsServer nats;
+  ASSERT_TRUE(nats.Start(-1, {"-c", conf}).ok());
+  std::vector<std::unique_ptr<SigdProcess>> nodes;
+  std::vector<std::unique_ptr<sigd::v1::SignalService::Stub>> stubs;
+  for (const char* id : {"small-a", "small-b"}) {
+    absl::StatusOr<std::unique_ptr<SigdProcess>> node =
+        StartSigd({"--nats", nats.url(), "--node-id", id});
+    ASSERT_TRUE(node.ok()) << node.status();
+    EXPECT_TRUE((*node)->process.WaitForOutput(std::regex("max_payload \\(8192 bytes\\) is below"),
+                                               kWait));
+    stubs.push_back(sigd::v1::SignalService::NewStub(
+        grpc::CreateChannel((*node)->grpc_target(), grpc::InsecureChannelCredentials())));
+    nodes.push_back(*std::move(node));
+  }
+  WsClient far;
+  ASSERT_TRUE(far.Connect(nodes[1]->ws_port, "/").ok());
+  sigd::v1::SendSignalRequest request;
+  request.set_text(std::string(20000, 'x'));
+  request.set_client_id(far.client_id());
+  grpc::Status status;
+  // Until node A knows node B (before that, the id is simply not found).
+  ASSERT_TRUE(WaitFor([&] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    sigd::v1::SendSignalResponse response;
+    status = stubs[0]->SendSignal(&context, request, &response);
+    return status.error_code() != grpc::StatusCode::NOT_FOUND;
+  }, kWait));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "max_payload")) << status.error_message();
+  EXPECT_TRUE(nodes[0]->process.WaitForOutput(std::regex("over the NATS server's max_payload"),
+                                              kWait));
 }
 
 }  // namespace

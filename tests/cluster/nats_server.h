@@ -31,14 +31,15 @@ class NatsServer {
  public:
   static bool Available() { return std::string(NATS_SERVER_BINARY) != ""; }
 
-  // Starts on `port` (-1: any free port) and waits for it to listen.
-  absl::Status Start(int port = -1) {
+  // Starts on `port` (-1: any free port), with `extra_args` (e.g. --auth,
+  // or -c for a config file), and waits for it to listen.
+  absl::Status Start(int port = -1, std::vector<std::string> extra_args = {}) {
+    extra_args_ = std::move(extra_args);
+    std::vector<std::string> argv = {NATS_SERVER_BINARY, "-a", "127.0.0.1", "-p",
+                                     std::to_string(port)};
+    argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     process_ = std::make_unique<ChildProcess>();
-    if (absl::Status s = process_->Start(
-            {NATS_SERVER_BINARY, "-a", "127.0.0.1", "-p", std::to_string(port)});
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = process_->Start(argv); !s.ok()) return s;
     static const std::regex kListening(R"(Listening for client connections on [^\s:]+:(\d+))");
     std::vector<std::string> groups;
     if (!process_->WaitForOutput(kListening, std::chrono::seconds(20), &groups)) {
@@ -59,7 +60,7 @@ class NatsServer {
     if (process_ != nullptr) process_->Kill();
   }
 
-  absl::Status Restart() { return Start(port_); }
+  absl::Status Restart() { return Start(port_, extra_args_); }
 
   std::string url() const { return absl::StrCat("nats://127.0.0.1:", port_); }
   uint16_t port() const { return port_; }
@@ -67,6 +68,7 @@ class NatsServer {
  private:
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;
+  std::vector<std::string> extra_args_;
 };
 
 }  // namespace sigd::testing
