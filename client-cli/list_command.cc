@@ -14,8 +14,9 @@
 namespace sigd::cli {
 namespace {
 
-constexpr size_t kColumns = 7;
+constexpr size_t kColumns = 8;
 using Row = std::array<std::string, kColumns>;
+constexpr size_t kNodeColumn = kColumns - 1;
 
 std::string ProtocolName(sigd::v1::Protocol protocol) {
   switch (protocol) {
@@ -36,29 +37,31 @@ Row ClientRow(const sigd::v1::Client& client) {
           client.has_connected_at() ? FormatUtc(client.connected_at().seconds())
                                     : "-",
           absl::StrCat(client.messages_in()),
-          absl::StrCat(client.messages_out())};
+          absl::StrCat(client.messages_out()),
+          EscapeControl(client.node())};
 }
 
 }  // namespace
 
-std::string FormatClientTable(const std::vector<sigd::v1::Client>& clients) {
+std::string FormatClientTable(const std::vector<sigd::v1::Client>& clients, bool with_node) {
   std::vector<Row> rows;
-  rows.push_back({"ID", "PATH", "REMOTE", "PROTO", "CONNECTED", "IN", "OUT"});
+  rows.push_back({"ID", "PATH", "REMOTE", "PROTO", "CONNECTED", "IN", "OUT", "NODE"});
   for (const sigd::v1::Client& client : clients) {
     rows.push_back(ClientRow(client));
   }
+  const size_t columns = with_node ? kColumns : kNodeColumn;
   std::array<size_t, kColumns> widths{};
   for (const Row& row : rows) {
-    for (size_t i = 0; i < kColumns; ++i) {
+    for (size_t i = 0; i < columns; ++i) {
       widths[i] = std::max(widths[i], DisplayWidth(row[i]));
     }
   }
   std::string out;
   for (const Row& row : rows) {
     std::string line;
-    for (size_t i = 0; i < kColumns; ++i) {
+    for (size_t i = 0; i < columns; ++i) {
       line += row[i];
-      if (i + 1 < kColumns) {
+      if (i + 1 < columns) {
         line.append(widths[i] - DisplayWidth(row[i]) + 2, ' ');
       }
     }
@@ -81,6 +84,7 @@ absl::Status ListCommand::Run() {
   // A server that hands back a token it already gave would make this loop
   // forever; remember them and stop with an error instead.
   std::unordered_set<std::string> seen_tokens;
+  uint32_t nodes = 1;
   while (true) {
     grpc::ClientContext context;
     connection.PrepareUnaryCall(context);
@@ -88,6 +92,7 @@ absl::Status ListCommand::Run() {
     grpc::Status status =
         connection.stub().ListClients(&context, request, &response);
     if (!status.ok()) return connection.CallError(status);
+    nodes = std::max(nodes, response.nodes());
     for (sigd::v1::Client& client : *response.mutable_clients()) {
       clients.push_back(std::move(client));
     }
@@ -105,7 +110,8 @@ absl::Status ListCommand::Run() {
     }
     std::cout << out << "]\n";
   } else {
-    std::cout << FormatClientTable(clients);
+    // In a cluster, say where each client is.
+    std::cout << FormatClientTable(clients, /*with_node=*/nodes > 1);
   }
   return absl::OkStatus();
 }

@@ -23,8 +23,10 @@ class ListCommand : public Command {
 };
 
 // The table `sigctl list` prints: a header (ID, PATH, REMOTE, PROTO,
-// CONNECTED, IN, OUT) and one aligned row per client.
-std::string FormatClientTable(const std::vector<sigd::v1::Client>& clients);
+// CONNECTED, IN, OUT, and NODE `with_node`, for a cluster) and one aligned
+// row per client.
+std::string FormatClientTable(const std::vector<sigd::v1::Client>& clients,
+                              bool with_node = false);
 
 }  // namespace sigd::cli
 

@@ -143,8 +143,14 @@ absl::Status SendCommand::Run() {
             : absl::StrCat("no such client on ", EscapeControl(path_), ": ",
                            EscapeControl(client_)));
   }
+  // In a cluster, how many nodes answered: fewer than the cluster means a
+  // partial count (a node did not answer in time, or NATS is down).
   if (globals_.json) {
-    std::cout << "{\"delivered\":" << response.delivered() << "}\n";
+    std::cout << "{\"delivered\":" << response.delivered()
+              << ",\"nodes\":" << response.nodes() << "}\n";
+  } else if (response.nodes() > 1) {
+    std::cout << "delivered " << response.delivered() << " (nodes answering: "
+              << response.nodes() << ")\n";
   } else {
     std::cout << "delivered " << response.delivered() << "\n";
   }

@@ -341,6 +341,25 @@ TEST_F(ClusterTest, ListClientsPagesOverTheClusterAndDisconnectReachesAnyNode) {
   EXPECT_FALSE(done.disconnected());
 }
 
+// sigctl says where each client is, and how many nodes a count covers.
+TEST_F(ClusterTest, SigctlShowsNodesInACluster) {
+  auto a = Connect(nodes_[0], "/s");
+  auto c = Connect(nodes_[2], "/s");
+  const std::string server = nodes_[0].process->grpc_target();
+  ProcessResult listed = RunProcess({SIGCTL_BINARY, "--server", server, "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(absl::StrContains(listed.out, "NODE")) << listed.out;
+  for (const char* line_of : {"node-a", "node-c"}) {
+    EXPECT_TRUE(absl::StrContains(listed.out, line_of)) << listed.out;
+  }
+  ProcessResult sent =
+      RunProcess({SIGCTL_BINARY, "--server", server, "send", "--path", "/s", "--text", "hi"});
+  EXPECT_EQ(sent.out, "delivered 2 (nodes answering: 3)\n") << sent.err;
+  sent = RunProcess(
+      {SIGCTL_BINARY, "--server", server, "--json", "send", "--path", "/s", "--text", "hi"});
+  EXPECT_EQ(sent.out, "{\"delivered\":2,\"nodes\":3}\n") << sent.err;
+}
+
 TEST_F(ClusterTest, KilledNodeLosesOnlyItsOwnClientsAndIsDroppedWithin10s) {
   auto a = Connect(nodes_[0], "/k");
   auto b = Connect(nodes_[1], "/k");

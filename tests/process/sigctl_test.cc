@@ -217,7 +217,7 @@ TEST_F(SigctlTest, SendPrintsJsonWithGlobalJsonFlag) {
   ASSERT_NE(b, nullptr);
   ProcessResult r = Sigctl({"--json", "send", "--text", "x"});
   ASSERT_TRUE(Succeeds(r));
-  EXPECT_EQ(r.out, "{\"delivered\":2}\n");
+  EXPECT_EQ(r.out, "{\"delivered\":2,\"nodes\":1}\n");
 }
 
 TEST_F(SigctlTest, SendWithPathReachesOnlyThatPath) {
