@@ -97,6 +97,8 @@ struct Metrics {
   Counter cluster_partial{0};        // cluster-wide asks that ended without every node's answer
   Counter cluster_events_rejected{0};  // route events no holder on another node accepted in time
   std::atomic<int64_t> cluster_remote_routes{0};  // gauge: other nodes' subscriptions known here
+  std::atomic<int64_t> cluster_nodes{0};      // gauge: nodes known, this one included (0: no --nats)
+  std::atomic<int> cluster_connected{0};      // gauge: 1 while connected to NATS
   std::atomic<int> io_uring_threads{0};  // gauge: I/O threads sending through io_uring
   std::array<Counter, static_cast<int>(CloseReason::kCount)> closes{};
 

@@ -124,6 +124,10 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
             Load(m.cluster_events_rejected));
   w.Gauge("cluster_remote_routes", "Subscriptions held on other nodes that this node routes to.",
           static_cast<double>(m.cluster_remote_routes.load(std::memory_order_relaxed)));
+  w.Gauge("cluster_nodes", "Cluster nodes this node knows, itself included (0 without --nats).",
+          static_cast<double>(m.cluster_nodes.load(std::memory_order_relaxed)));
+  w.Gauge("cluster_connected", "1 while this node is connected to NATS (0 without --nats).",
+          m.cluster_connected.load(std::memory_order_relaxed));
 
   int64_t frames = 0, bytes = 0;
   std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};

@@ -117,6 +117,7 @@ std::string Cluster::EventSubject(const std::string& instance) const {
 
 absl::Status Cluster::Start() {
   if (started_) return absl::FailedPreconditionError("already started");
+  metrics_.cluster_nodes.store(1);
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   auto fail = [&](std::string_view what, natsStatus status) {
@@ -325,6 +326,7 @@ void Cluster::OnConnected(natsConnection*, void* closure) {
   auto* self = static_cast<Cluster*>(closure);
   if (self->stopping_.load()) return;
   self->connected_.store(true);
+  self->metrics_.cluster_connected.store(1);
   net::post(self->context_, [self] {
     spdlog::info("cluster: connected to NATS; announcing node {}", self->node_id_);
     const int64_t max_payload = natsConnection_GetMaxPayload(self->connection_);
@@ -342,6 +344,7 @@ void Cluster::OnConnected(natsConnection*, void* closure) {
 void Cluster::OnDisconnected(natsConnection*, void* closure) {
   auto* self = static_cast<Cluster*>(closure);
   self->connected_.store(false);
+  self->metrics_.cluster_connected.store(0);
   if (self->stopping_.load()) return;
   spdlog::warn("cluster: lost NATS; serving local clients only until it is back");
 }
@@ -349,6 +352,7 @@ void Cluster::OnDisconnected(natsConnection*, void* closure) {
 void Cluster::OnClosed(natsConnection* connection, void* closure) {
   auto* self = static_cast<Cluster*>(closure);
   self->connected_.store(false);
+  self->metrics_.cluster_connected.store(0);
   if (self->stopping_.load()) return;
   // nats.c gives up only on what retrying cannot fix (a refused login).
   const char* text = nullptr;
@@ -442,6 +446,7 @@ void Cluster::Heartbeat() {
     }
   }
   members_count_.store(static_cast<uint32_t>(members_.size()));
+  metrics_.cluster_nodes.store(1 + static_cast<int64_t>(members_.size()));
   heartbeat_.expires_after(kSweep);
   heartbeat_.async_wait([this](boost::system::error_code ec) {
     if (!ec) Heartbeat();
@@ -486,6 +491,12 @@ void Cluster::HandleHello(const std::string& data) {
     if (added) {
       spdlog::info("cluster: node {} joined ({} other node(s))", hello.node_id(),
                    members_.size());
+      if (hello.node_id() == node_id_) {
+        spdlog::error("cluster: another node (instance {}) also calls itself {}: give each node "
+                      "its own --node-id, or Client.node and ServerInfo.nodes cannot tell them "
+                      "apart",
+                      hello.instance(), node_id_);
+      }
       // Answer a newcomer at once so it knows this node without waiting for
       // the next heartbeat.
       SendHello(/*leaving=*/false);
@@ -493,6 +504,7 @@ void Cluster::HandleHello(const std::string& data) {
     UpdateRemoteRoutes(hello.instance(), it->second, hello);
   }
   members_count_.store(static_cast<uint32_t>(members_.size()));
+  metrics_.cluster_nodes.store(1 + static_cast<int64_t>(members_.size()));
 }
 
 void Cluster::UpdateRemoteRoutes(const std::string& instance, Member& member,

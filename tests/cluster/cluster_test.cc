@@ -341,6 +341,16 @@ TEST_F(ClusterTest, ListClientsPagesOverTheClusterAndDisconnectReachesAnyNode) {
   EXPECT_FALSE(done.disconnected());
 }
 
+// Two nodes with one name cannot be told apart in listings: both say so.
+TEST_F(ClusterTest, ANodeIdUsedTwiceIsReported) {
+  absl::StatusOr<std::unique_ptr<SigdProcess>> twin = StartSigd(
+      {"--nats", nats_.url(), "--node-id", "node-a", "--nats-prefix", "test.sigd"});
+  ASSERT_TRUE(twin.ok()) << twin.status();
+  const std::regex kTwin("another node \\(instance [0-9a-f]+\\) also calls itself node-a");
+  EXPECT_TRUE((*twin)->process.WaitForOutput(kTwin, kWait));
+  EXPECT_TRUE(nodes_[0].process->process.WaitForOutput(kTwin, kWait));
+}
+
 // sigctl says where each client is, and how many nodes a count covers.
 TEST_F(ClusterTest, SigctlShowsNodesInACluster) {
   auto a = Connect(nodes_[0], "/s");
@@ -402,7 +412,11 @@ TEST_F(ClusterTest, StoppedNodeSaysGoodbye) {
 TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
   auto a = Connect(nodes_[0], "/n");
   auto b = Connect(nodes_[1], "/n");
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_connected"), 1);
+  EXPECT_EQ(Metric(nodes_[0], "sigd_cluster_nodes"), 3);
   nats_.Stop();
+  // An operator sees the outage, and the membership running out, in the metrics.
+  EXPECT_TRUE(WaitFor([&] { return Metric(nodes_[0], "sigd_cluster_connected") == 0; }));
 
   // Local clients keep being served; nothing waits past its deadline; a
   // client id elsewhere is reported as unavailable, not as unknown.
