@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client-cli/text_util.h"
@@ -96,9 +97,19 @@ absl::Status Connection::CallError(const grpc::Status& status) {
   // deadline without a working connection means we never got to sigd.
   const bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
   if (!connected && code == grpc::StatusCode::UNAVAILABLE) {
+    // The usual cause of a connection that opens and then fails: the two
+    // sides disagree on TLS.
+    const std::string& message = status.error_message();
+    std::string hint;
+    if (!globals_.UsesTls() && (absl::StrContains(message, "Socket closed") ||
+                                absl::StrContains(message, "Connection reset"))) {
+      hint = " (if sigd's control plane uses TLS, pass --tls-ca or --tls)";
+    } else if (globals_.UsesTls() && absl::StrContains(message, "andshake")) {
+      hint = " (TLS handshake failed: check --tls-ca and the server name, or the server may not "
+             "use TLS)";
+    }
     return absl::UnavailableError(absl::StrCat(
-        "cannot reach ", globals_.server, ": ",
-        OneLine(status.error_message())));
+        "cannot reach ", globals_.server, ": ", OneLine(message), hint));
   }
   if (!connected && code == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::UnavailableError(

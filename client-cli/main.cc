@@ -3,6 +3,9 @@
 // Exit status: 0 on success, 1 when the command failed at run time (server
 // unreachable, server error, no such client), 2 for a usage error. Every
 // failure prints exactly one line on stderr, starting with "sigctl: ".
+#include <grpc/support/log.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -28,6 +31,10 @@ constexpr int kExitUsage = 2;
 
 int main(int argc, char** argv) {
   using namespace sigd::cli;
+  // gRPC's own log lines (a failed TLS handshake, say) would break the
+  // one-line promise; the failure reaches the user through the call's status.
+  // GRPC_VERBOSITY still turns them on for debugging.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
 
   CLI::App app("Control a sigd WebSocket signal server over gRPC.", "sigctl");
   app.set_version_flag("--version", SIGCTL_VERSION);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -50,8 +51,15 @@ class TlsProcessTest : public ::testing::Test {
 };
 
 TEST_F(TlsProcessTest, SigctlNeedsTheCaAndAClientCertificate) {
+  // Each failure is one line, with a hint at the likely cause.
   ProcessResult plain = Sigctl({"info"});
   EXPECT_EQ(plain.exit_code, 1) << plain.err;
+  EXPECT_EQ(std::count(plain.err.begin(), plain.err.end(), '\n'), 1) << plain.err;
+  EXPECT_TRUE(absl::StrContains(plain.err, "--tls-ca")) << plain.err;
+  ProcessResult untrusted = Sigctl({"--tls", "info"});  // the system's CAs do not know ours
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.err;
+  EXPECT_EQ(std::count(untrusted.err.begin(), untrusted.err.end(), '\n'), 1) << untrusted.err;
+  EXPECT_TRUE(absl::StartsWith(untrusted.err, "sigctl: ")) << untrusted.err;
   ProcessResult no_cert = Sigctl({"--tls-ca", certs_.ca(), "info"});
   EXPECT_EQ(no_cert.exit_code, 1) << no_cert.err;
   ProcessResult ok = Sigctl({"--tls-ca", certs_.ca(), "--tls-cert", certs_.client_cert(),
