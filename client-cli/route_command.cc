@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +39,26 @@ void EnsureStandardFds() {
     if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
       ::open("/dev/null", O_RDWR);  // takes the lowest free number: fd
     }
+  }
+}
+
+// A stream the server ended or lost: worth another try with --reconnect.
+// Refusals that a retry cannot change (a bad route, a wrong token) are not.
+constexpr std::chrono::milliseconds kFirstRetry{500};
+constexpr std::chrono::milliseconds kLastRetry{10000};
+
+bool Retryable(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -84,6 +107,10 @@ RouteCommand::RouteCommand(CLI::App& parent, const GlobalOptions& globals)
                    "they are dropped, with a line on stderr")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, kMaxPendingLimit));
+  app_->add_flag("--reconnect", reconnect_,
+                 "when the stream ends (sigd restarted, network lost), subscribe "
+                 "again, waiting 0.5 s, then up to 10 s between tries; running "
+                 "commands carry on");
   app_->add_flag("--observe", observe_,
                  "receive copies only: messages are still handled as if no "
                  "route held the path, and the command answers as well");
@@ -111,6 +138,45 @@ void RouteCommand::Validate() {
   if (!IsValidUtf8(group_)) {
     throw CLI::ValidationError("--group is not valid UTF-8");
   }
+}
+
+grpc::Status RouteCommand::Subscribe(Connection& connection,
+                                     const sigd::v1::SubscribeSignalsRequest& request,
+                                     InterruptWatcher& watcher,
+                                     const std::vector<std::string>& routes, WorkerPool& pool,
+                                     RouteHandler& handler, uint64_t& dropped,
+                                     bool& subscribed) {
+  grpc::ClientContext context;
+  connection.PrepareStream(context);
+  watcher.SetAction([&context] { context.TryCancel(); });
+  // A signal that came before the action was in place.
+  if (watcher.interrupted()) context.TryCancel();
+  std::unique_ptr<grpc::ClientReader<sigd::v1::SignalEvent>> reader =
+      connection.stub().SubscribeSignals(&context, request);
+  auto event = std::make_unique<sigd::v1::SignalEvent>();
+  while (reader->Read(event.get())) {
+    if (event->kind() == sigd::v1::SUBSCRIBED) {
+      subscribed = true;
+      std::string line = absl::StrCat(observe_ ? "observing " : "handling ",
+                                      absl::StrJoin(routes, ", "));
+      if (!group_.empty()) absl::StrAppend(&line, " (group ", group_, ")");
+      LogLine(EscapeControl(line));
+      continue;
+    }
+    if (event->kind() != sigd::v1::MESSAGE) continue;
+    const std::string client = EscapeControl(event->client().id());
+    std::shared_ptr<const sigd::v1::SignalEvent> shared = std::move(event);
+    event = std::make_unique<sigd::v1::SignalEvent>();
+    if (!pool.TrySubmit([&handler, shared] { handler.Handle(*shared); })) {
+      ++dropped;
+      LogLine(absl::StrCat("route: queue full (", max_pending_,
+                           " waiting); dropped a message from client ",
+                           client, " (", dropped, " dropped so far)"));
+    }
+  }
+  grpc::Status status = reader->Finish();
+  watcher.SetAction(nullptr);  // `context` dies with this scope
+  return status;
 }
 
 absl::Status RouteCommand::Run() {
@@ -150,35 +216,38 @@ absl::Status RouteCommand::Run() {
   // Declared after what its tasks use, so it is joined before they go.
   WorkerPool pool(concurrency_, max_pending_);
 
-  grpc::ClientContext context;
-  connection.PrepareStream(context);
-  watcher.SetAction([&context] { context.TryCancel(); });
-  std::unique_ptr<grpc::ClientReader<sigd::v1::SignalEvent>> reader =
-      connection.stub().SubscribeSignals(&context, request);
-  auto event = std::make_unique<sigd::v1::SignalEvent>();
   bool subscribed = false;
   uint64_t dropped = 0;
-  while (reader->Read(event.get())) {
-    if (event->kind() == sigd::v1::SUBSCRIBED) {
-      subscribed = true;
-      std::string line = absl::StrCat(observe_ ? "observing " : "handling ",
-                                      absl::StrJoin(routes, ", "));
-      if (!group_.empty()) absl::StrAppend(&line, " (group ", group_, ")");
-      LogLine(EscapeControl(line));
-      continue;
+  grpc::Status status;
+  std::chrono::milliseconds backoff = kFirstRetry;
+  while (true) {
+    bool subscribed_now = false;
+    status = Subscribe(connection, request, watcher, routes, pool, handler, dropped,
+                       subscribed_now);
+    subscribed = subscribed || subscribed_now;
+    if (subscribed_now) backoff = kFirstRetry;
+    if (watcher.interrupted() || status.ok() || !reconnect_ || !Retryable(status.error_code())) {
+      break;
     }
-    if (event->kind() != sigd::v1::MESSAGE) continue;
-    const std::string client = EscapeControl(event->client().id());
-    std::shared_ptr<const sigd::v1::SignalEvent> shared = std::move(event);
-    event = std::make_unique<sigd::v1::SignalEvent>();
-    if (!pool.TrySubmit([&handler, shared] { handler.Handle(*shared); })) {
-      ++dropped;
-      LogLine(absl::StrCat("route: queue full (", max_pending_,
-                           " waiting); dropped a message from client ",
-                           client, " (", dropped, " dropped so far)"));
+    LogLine(absl::StrCat("route: stream ended (", OneLine(FormatGrpcStatus(status)),
+                         "); reconnecting in ", backoff.count(), " ms"));
+    // The wait ends early on SIGINT/SIGTERM.
+    std::mutex mu;
+    std::condition_variable wake;
+    bool woken = false;
+    watcher.SetAction([&] {
+      std::lock_guard lock(mu);
+      woken = true;
+      wake.notify_all();
+    });
+    {
+      std::unique_lock lock(mu);
+      wake.wait_for(lock, backoff, [&] { return woken; });
     }
+    watcher.SetAction(nullptr);
+    if (watcher.interrupted()) break;
+    backoff = std::min(backoff * 2, kLastRetry);
   }
-  grpc::Status status = reader->Finish();
   const bool interrupted = watcher.interrupted();
 
   // Stopping. A (further) signal now kills the commands still running.

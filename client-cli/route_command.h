@@ -17,17 +17,28 @@
 // SIGINT/SIGTERM: stop taking events, drop those still waiting (counted on
 // stderr), let running commands finish (each is still bounded by
 // --exec-timeout; a second signal kills them at once) and exit 0. A stream
-// the server ends (shutdown) exits 1 with one line, as `sigctl tail` does.
+// the server ends (shutdown) exits 1 with one line, as `sigctl tail` does;
+// with --reconnect it subscribes again instead (backoff 0.5 s to 10 s), so a
+// handler outlives a restart of sigd.
 #ifndef SIGD_CLIENT_CLI_ROUTE_COMMAND_H_
 #define SIGD_CLIENT_CLI_ROUTE_COMMAND_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "client-cli/command.h"
+#include "signal.pb.h"
 
 namespace sigd::cli {
+
+class Connection;
+class InterruptWatcher;
+class RouteHandler;
+class WorkerPool;
 
 class RouteCommand : public Command {
  public:
@@ -39,6 +50,12 @@ class RouteCommand : public Command {
  private:
   // The positional paths, then every --route.
   std::vector<std::string> Routes() const;
+  // One SubscribeSignals stream, until it ends: events go to `pool`.
+  grpc::Status Subscribe(Connection& connection,
+                         const sigd::v1::SubscribeSignalsRequest& request,
+                         InterruptWatcher& watcher, const std::vector<std::string>& routes,
+                         WorkerPool& pool, RouteHandler& handler, uint64_t& dropped,
+                         bool& subscribed);
 
   std::vector<std::string> paths_;
   std::vector<std::string> routes_;
@@ -48,6 +65,7 @@ class RouteCommand : public Command {
   double exec_timeout_seconds_ = 30;
   size_t max_pending_ = 1024;
   bool observe_ = false;
+  bool reconnect_ = false;
 };
 
 }  // namespace sigd::cli

@@ -474,7 +474,8 @@ absl::StatusOr<Config> LoadLayers(const std::vector<std::string>& args, const En
                                     "; env ", EnvName(s.name), "; key ", KeyName(s.name), "]");
     CLI::Option* opt = app.add_option("--" + s.name, flag_values[i], help);
     opt->type_name(s.value);
-    if (!s.is_list) opt->expected(1);
+    // A repeated flag: the last one wins, so a wrapper can append overrides.
+    if (!s.is_list) opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     options.push_back(opt);
   }
   std::string config_file;

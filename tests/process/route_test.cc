@@ -514,6 +514,41 @@ TEST_F(RouteTest, ServerShutdownEndsTheHandlerWithStatusOne) {
       << lines[1];
 }
 
+// With --reconnect the handler outlives a restart of sigd: it subscribes
+// again to the new process on the same address and answers as before.
+TEST_F(RouteTest, ReconnectingHandlerSurvivesASigdRestart) {
+  ChildProcess route;
+  ASSERT_TRUE(StartRoute(route, {"/again", "--reconnect", "--exec",
+                                 "printf 'got %s' \"$SIGD_MESSAGE\""}));
+  const std::string grpc_address = sigd_->grpc_target();
+  sigd_->process.Signal(SIGTERM);
+  ASSERT_TRUE(sigd_->process.Wait(kWait).has_value());
+  ASSERT_TRUE(route.WaitForStderr(std::regex("sigctl: route: stream ended \\(UNAVAILABLE"),
+                                  kWait))
+      << route.Stderr();
+  absl::StatusOr<std::unique_ptr<SigdProcess>> restarted =
+      StartSigd({"--grpc-listen", grpc_address});
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  sigd_ = *std::move(restarted);
+  ASSERT_TRUE(route.WaitForStderr(
+      std::regex("handling /again\n(.*\n)*sigctl: handling /again\n"), kWait))
+      << route.Stderr();
+  auto ws = Connect("/again");
+  ASSERT_NE(ws, nullptr);
+  ASSERT_TRUE(ws->Send(Message(R"("back")")).ok());
+  EXPECT_EQ(NextFrame(*ws), "got \"back\"");
+  EXPECT_TRUE(StopsWithZero(route));
+}
+
+// A refusal that a retry cannot change ends the handler even with --reconnect.
+TEST_F(RouteTest, ReconnectDoesNotRetryABadRequest) {
+  ProcessResult r = RunProcess({SIGCTL_BINARY, "--server", sigd_->grpc_target(), "route",
+                                "/bad*", "--reconnect", "--exec", "cat"},
+                               {}, kWait, {}, {kSigdServerEnv});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(absl::StrContains(r.err, "INVALID_ARGUMENT")) << Describe(r);
+}
+
 // --- the shell example ----------------------------------------------------
 
 TEST_F(RouteTest, ShellExampleAnswersDateAndEchoesTheRest) {

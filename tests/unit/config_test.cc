@@ -463,6 +463,12 @@ TEST(Config, ClusterTimeoutTakesMillisecondsOrSeconds) {
   LoadError({"--cluster-timeout", "soon"});
 }
 
+TEST(Config, ARepeatedFlagTakesItsLastValue) {
+  EXPECT_EQ(LoadOk({"--listen", "127.0.0.1:1", "--listen", "127.0.0.1:2"}).listen, "127.0.0.1:2");
+  EXPECT_EQ(LoadOk({"--raw-path", "/a", "--raw-path", "/b"}).raw_paths,
+            (std::vector<std::string>{"/a", "/b"}));
+}
+
 TEST(Config, NatsUrlsMustBeUrlsNatsCanUse) {
   for (const char* good : {"nats://127.0.0.1:4222", "tls://nats.example:4443", "localhost",
                            "nats://u:p@h:4222,nats://h2", "nats://[::1]:4222", " nats://h "}) {

@@ -17,4 +17,4 @@ else
   echo "date_route.sh: sigctl is neither in PATH nor in build/client-cli; build it first (scripts/run)" >&2
   exit 1
 fi
-exec "$sigctl" route /messages --exec ./answer.sh "$@"
+exec "$sigctl" route /messages --reconnect --exec ./answer.sh "$@"
