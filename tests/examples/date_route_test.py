@@ -224,17 +224,20 @@ class DateRouteContract:
         (self.tmp / "public").mkdir()
         self.processes = []
 
-    def start_sigd(self, ws_port=0, grpc_port=0):
+    def start_sigd(self, ws_port=0, grpc_port=0, *flags):
         """Starts sigd and returns (process, ws_port, grpc_port) once it is ready."""
         sigd = self.spawn("sigd", [self.sigd_bin, "--listen", f"127.0.0.1:{ws_port}",
                                    "--grpc-listen", f"127.0.0.1:{grpc_port}",
-                                   "--public", str(self.tmp / "public")])
+                                   "--public", str(self.tmp / "public"), *flags])
         _, ready = sigd.wait_for_line("stderr", SIGD_READY)
         return sigd, int(ready[1]), int(ready[2])
 
-    def start_backend(self, grpc_port, *flags):
+    def start_backend(self, grpc_port, *flags, token=None):
         env = dict(os.environ, XDG_CACHE_HOME=str(self.tmp / "cache"))
         env.pop("SIGD_SERVER", None)
+        env.pop("SIGD_TOKEN", None)
+        if token is not None:
+            env["SIGD_TOKEN"] = token
         backend = self.spawn("backend", [*self.backend_command(),
                                          "--server", f"127.0.0.1:{grpc_port}", *flags], env)
         backend.wait_for_line("stdout", r"^ready$")
@@ -300,6 +303,16 @@ class DateRouteContract:
             self.assertEqual(sent.delivered, 3)
             for client in (elsewhere, first, second):
                 self.assertEqual(client.receive(), "marker", client.path)
+
+    def test_sends_the_token_of_a_sigd_that_requires_one(self):
+        with self.logs_on_failure():
+            tokens = self.tmp / "tokens"
+            tokens.write_text("s3cret-token\n")
+            _, ws_port, grpc_port = self.start_sigd(0, 0, "--control-token-file", str(tokens))
+            self.start_backend(grpc_port, token="s3cret-token")  # from $SIGD_TOKEN
+            client = self.connect(ws_port, "/messages")
+            client.send_json({"message": "[date]"})
+            self.assert_current_date(client.receive())
 
     def test_keeps_working_after_sigd_restarts(self):
         with self.logs_on_failure():

@@ -45,6 +45,7 @@ function parseFlags() {
       server: { type: 'string', default: process.env.SIGD_SERVER || '127.0.0.1:50051' },
       route: { type: 'string', default: '/messages' },
       group: { type: 'string', default: '' },
+      token: { type: 'string', default: process.env.SIGD_TOKEN || '' },
       proto: { type: 'string', default: DEFAULT_PROTO },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -52,6 +53,7 @@ function parseFlags() {
   if (values.help) {
     console.log('usage: date_route.js [--server HOST:PORT] [--route /messages] [--group NAME]\n' +
                 '  --server  sigd\'s gRPC address (default: $SIGD_SERVER or 127.0.0.1:50051)\n' +
+                '  --token   bearer token, for a sigd with --control-token-file (default: $SIGD_TOKEN)\n' +
                 '  --route   route to handle (default: /messages)\n' +
                 '  --group   share the route\'s messages with other backends of this group');
     process.exit(0);
@@ -111,6 +113,9 @@ function main() {
   const flags = parseFlags();
   const SignalService = loadSignalService(flags.proto);
   const client = new SignalService(flags.server, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  // A sigd started with --control-token-file wants the token on every call.
+  const metadata = new grpc.Metadata();
+  if (flags.token) metadata.add('authorization', `Bearer ${flags.token}`);
   const backoff = new Backoff();
   let call = null;
   let retryTimer = null;
@@ -124,7 +129,7 @@ function main() {
       log(`ignored a message that is not JSON: ${event.data.messageJson.slice(0, 80)}`);
       return;
     }
-    client.SendSignal(request, { deadline: Date.now() + 5000 }, (error) => {
+    client.SendSignal(request, metadata, { deadline: Date.now() + 5000 }, (error) => {
       // The answer is lost, but the route stays up for the next one.
       if (error) log(`SendSignal to ${event.path} failed: ${grpc.status[error.code]}`);
     });
@@ -132,7 +137,8 @@ function main() {
 
   // Holds the route for as long as the stream lives; resubscribes when it ends.
   function subscribe() {
-    call = client.SubscribeSignals({ routes: [flags.route], mode: 'HANDLE', group: flags.group });
+    call = client.SubscribeSignals({ routes: [flags.route], mode: 'HANDLE', group: flags.group },
+                                   metadata);
     call.on('data', (event) => {
       if (event.kind === 'SUBSCRIBED') {
         backoff.reset();

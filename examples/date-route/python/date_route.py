@@ -111,14 +111,14 @@ def serve(pb, stub, args, backoff):
     """Holds the route for as long as the stream lives, answering each message."""
     request = pb.SubscribeSignalsRequest(
         routes=[args.route], mode=pb.SubscribeSignalsRequest.HANDLE, group=args.group)
-    for event in stub.SubscribeSignals(request):
+    for event in stub.SubscribeSignals(request, metadata=args.metadata):
         if event.kind == pb.SUBSCRIBED:
             backoff.reset()
             log.info("holding %s on %s", args.route, args.server)
             print("ready", flush=True)
         elif event.kind == pb.MESSAGE:
             try:
-                stub.SendSignal(answer(pb, event), timeout=5)
+                stub.SendSignal(answer(pb, event), timeout=5, metadata=args.metadata)
             except ValueError:  # sigd validates messages; never let one stop the route
                 log.warning("ignored a message that is not JSON: %.80r", event.data.message_json)
             except grpc.RpcError as error:
@@ -158,8 +158,13 @@ def main():
     parser.add_argument("--route", default="/messages", help="route to handle (default: /messages)")
     parser.add_argument("--group", default="",
                         help="share the route's messages with other backends of this group")
+    parser.add_argument("--token", default=os.environ.get("SIGD_TOKEN", ""),
+                        help="bearer token, for a sigd with --control-token-file "
+                             "(default: $SIGD_TOKEN)")
     parser.add_argument("--proto", type=Path, default=DEFAULT_PROTO, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # A sigd started with --control-token-file wants the token on every call.
+    args.metadata = [("authorization", f"Bearer {args.token}")] if args.token else []
 
     logging.basicConfig(level=logging.INFO, format="date_route: %(message)s")
     signal.signal(signal.SIGTERM, stop)  # SIGINT raises KeyboardInterrupt already
