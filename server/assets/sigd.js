@@ -287,14 +287,18 @@
       const socket = this.#socket;
       this.#socket = null;
       this.#id = null;
+      let sent = {code, reason};
       if (socket !== null) {
         try {
           socket.close(code, reason);
         } catch {
-          socket.close();  // a code the browser refuses (only 1000, 3000-4999)
+          // A code the browser refuses (it sends only 1000 and 3000-4999):
+          // a close frame without one, which the server reads as 1005.
+          socket.close();
+          sent = {code: 1005, reason: ''};
         }
       }
-      this.#setStatus('closed', {code, reason, wasClean: true, retryInMs: null});
+      this.#setStatus('closed', {...sent, wasClean: true, retryInMs: null});
     }
 
     #listen(kind, fn) {

@@ -34,6 +34,10 @@ function load({href = 'http://example.test:8091/app/index.html', random = 0.5} =
       this.sent.push(data);
     }
     close(code, reason) {
+      // As browsers do: only 1000 and 3000-4999 may be sent.
+      if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
+        throw new Error('InvalidAccessError');
+      }
       this.readyState = 2;
       this.closedWith = {code, reason};
     }
@@ -457,6 +461,16 @@ describe('sigd.js reconnect', () => {
     assert.equal(env.sockets.length, 1);
     assert.deepEqual(seen.statuses,
         [['closed', '{"code":4000,"reason":"bye","wasClean":true,"retryInMs":null}']]);
+  });
+
+  it('reports the close it really sent when the browser refuses the code', () => {
+    const env = load();
+    const client = connected(env);
+    const seen = record(client);
+    client.close(1001, 'going');
+    assert.deepEqual(env.last().closedWith, {code: undefined, reason: undefined});
+    assert.deepEqual(seen.statuses,
+        [['closed', '{"code":1005,"reason":"","wasClean":true,"retryInMs":null}']]);
   });
 
   it('cancels a pending retry on close()', () => {
