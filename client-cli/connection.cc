@@ -41,6 +41,17 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials(const GlobalOptions& globa
   return grpc::SslCredentials(options);
 }
 
+// gRPC's own reconnect backoff grows to 2 minutes; a call made meanwhile
+// fails at once without trying. Capped at 10 s, as `route --reconnect`
+// promises, so a restarted sigd is found again within seconds.
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10'000);
+  return args;
+}
+
 }  // namespace
 
 std::string FormatGrpcStatus(const grpc::Status& status) {
@@ -51,7 +62,7 @@ std::string FormatGrpcStatus(const grpc::Status& status) {
 
 Connection::Connection(const GlobalOptions& globals)
     : globals_(globals),
-      channel_(grpc::CreateChannel(globals.server, Credentials(globals))),
+      channel_(grpc::CreateCustomChannel(globals.server, Credentials(globals), ChannelArgs())),
       stub_(sigd::v1::SignalService::NewStub(channel_)) {}
 
 void Connection::PrepareUnaryCall(grpc::ClientContext& context) const {

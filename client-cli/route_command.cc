@@ -192,8 +192,10 @@ absl::Status RouteCommand::Run() {
   EnsureStandardFds();
 
   Connection connection(globals_);
+  // With --reconnect a sigd that is not up yet is waited for, as one that
+  // restarts later is.
   if (absl::Status connected = connection.WaitUntilConnected();
-      !connected.ok()) {
+      !connected.ok() && !reconnect_) {
     return connected;
   }
 
@@ -242,7 +244,8 @@ absl::Status RouteCommand::Run() {
     });
     {
       std::unique_lock lock(mu);
-      wake.wait_for(lock, backoff, [&] { return woken; });
+      // interrupted(): a signal between the check above and SetAction.
+      wake.wait_for(lock, backoff, [&] { return woken || watcher.interrupted(); });
     }
     watcher.SetAction(nullptr);
     if (watcher.interrupted()) break;

@@ -137,7 +137,6 @@ absl::Status Cluster::Start() {
   natsOptions_SetPingInterval(opts, 2000);
   natsOptions_SetMaxPingsOut(opts, 2);
   natsOptions_SetTimeout(opts, 2000);
-  natsOptions_SetRetryOnFailedConnect(opts, true, &Cluster::OnConnected, this);
   natsOptions_SetDisconnectedCB(opts, &Cluster::OnDisconnected, this);
   natsOptions_SetClosedCB(opts, &Cluster::OnClosed, this);
   natsOptions_SetReconnectedCB(opts, &Cluster::OnConnected, this);
@@ -178,26 +177,30 @@ absl::Status Cluster::Start() {
   util::NameThread(thread_, "sigd-cluster");
   started_ = true;
 
+  // A first attempt in the foreground tells a refusal (wrong credentials: a
+  // setting to fix, which nats.c would not retry anyway) from an outage.
   s = natsConnection_Connect(&connection_, opts);
+  if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED) {
+    natsOptions_Destroy(opts);
+    connection_ = nullptr;
+    Stop();
+    return absl::PermissionDeniedError(absl::StrCat(
+        "--nats ", config_.nats_url, ": the NATS server refused this node (",
+        natsStatus_GetText(s), "): check --nats-token, --nats-user/--nats-password or "
+        "--nats-creds"));
+  }
+  if (s != NATS_OK) {
+    // Not reachable now: connect in the background, retrying until it is.
+    connection_ = nullptr;
+    natsOptions_SetRetryOnFailedConnect(opts, true, &Cluster::OnConnected, this);
+    s = natsConnection_Connect(&connection_, opts);
+  }
   natsOptions_Destroy(opts);
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
     const std::string error = NatsError(s);
     connection_ = nullptr;
     Stop();
     return absl::UnavailableError(absl::StrCat("--nats ", config_.nats_url, ": ", error));
-  }
-  if (s == NATS_NOT_YET_CONNECTED) {
-    // Reached, but refused: wrong credentials are a setting to fix, not an
-    // outage to wait out (nats.c would not retry them anyway).
-    const char* ignored = nullptr;
-    const natsStatus why = natsConnection_GetLastError(connection_, &ignored);
-    if (why == NATS_CONNECTION_AUTH_FAILED || why == NATS_NOT_PERMITTED) {
-      Stop();
-      return absl::PermissionDeniedError(absl::StrCat(
-          "--nats ", config_.nats_url, ": the NATS server refused this node (",
-          natsStatus_GetText(why), "): check --nats-token, --nats-user/--nats-password or "
-          "--nats-creds"));
-    }
   }
   // Subscriptions made while the first connection is still being retried
   // are sent once it succeeds (and again after every reconnect).
@@ -376,14 +379,15 @@ bool Cluster::IsConnected() const {
 
 bool Cluster::Publish(const std::string& subject, const std::string& reply,
                       const std::string& data) {
+  publish_too_large_ = false;
   if (!IsConnected()) return false;
   natsStatus s = reply.empty()
                      ? natsConnection_Publish(connection_, subject.c_str(), data.data(),
                                               static_cast<int>(data.size()))
                      : natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(),
                                                      data.data(), static_cast<int>(data.size()));
-  publish_too_large_ = s == NATS_MAX_PAYLOAD;
-  if (publish_too_large_) {
+  if (s == NATS_MAX_PAYLOAD) {
+    publish_too_large_ = true;
     // A setting mismatch, not an outage: say so (once a minute at most).
     const auto now = std::chrono::steady_clock::now();
     if (now - last_too_large_log_ >= std::chrono::minutes(1)) {
@@ -484,6 +488,14 @@ void Cluster::HandleHello(const std::string& data) {
       members_.erase(it);
       spdlog::info("cluster: node {} left", hello.node_id());
     }
+    // Asks waiting for it need not: it will not answer, nor act later.
+    std::vector<uint64_t> done;
+    for (auto& [token, pending] : pending_) {
+      if (pending.waiting.erase(hello.instance()) > 0 && pending.waiting.empty()) {
+        done.push_back(token);
+      }
+    }
+    for (uint64_t token : done) Finish(token);
   } else {
     auto [it, added] = members_.try_emplace(hello.instance());
     it->second.node_id = hello.node_id();
@@ -725,14 +737,14 @@ void Cluster::HandleReply(const std::string& subject, const std::string& data) {
 }
 
 std::string Gathered::Unsure() const {
-  if (expected <= 1) return "";
   if (too_large) {
     return "it is larger than the NATS server's max_payload, so it was not sent to the other "
            "nodes";
   }
+  // Even with no other node known (they are forgotten 6 s into an outage).
   if (!connected) return "the other nodes are unreachable (NATS is down), so it was not sent to them";
-  if (nodes >= expected) return "";
-  return absl::StrCat(expected - nodes, " of ", expected,
+  if (missing == 0) return "";
+  return absl::StrCat(missing, " of ", expected,
                       " nodes did not answer within --cluster-timeout and may still act on it");
 }
 
@@ -751,6 +763,7 @@ void Cluster::Finish(uint64_t token) {
   Pending p = std::move(it->second);
   pending_.erase(it);
   if (p.timer) p.timer->cancel();
+  p.result.missing = static_cast<uint32_t>(p.waiting.size());
   if (p.result.nodes < p.result.expected && !p.satisfied) {
     metrics_.cluster_partial.fetch_add(1, std::memory_order_relaxed);
   }
@@ -775,9 +788,10 @@ void Cluster::Ask(Topic topic, Request request, OnReply on_reply, OnDone done) {
     p.result.connected = IsConnected();
     for (const auto& [instance, member] : members_) p.waiting.insert(instance);
     const std::string reply = absl::StrCat(prefix_, ".reply.", instance_, ".", token);
-    if (stopping_.load() || !Publish(Subject(topic), reply, request.SerializeAsString())) {
+    const bool stopping = stopping_.load();
+    if (stopping || !Publish(Subject(topic), reply, request.SerializeAsString())) {
       // NATS is down (or refused the size): answer with this node alone, at once.
-      p.result.too_large = publish_too_large_;
+      p.result.too_large = !stopping && publish_too_large_;
       p.result.connected = p.result.too_large;
       Finish(token);
       return;

@@ -82,6 +82,7 @@ struct Gathered {
   uint32_t expected = 1;  // nodes known when the ask started, this one included
   bool connected = false; // NATS was reachable when the ask started
   bool too_large = false; // NATS refused the request: over its max_payload
+  uint32_t missing = 0;    // known nodes that neither answered nor left
 
   // Why "not found on any node" cannot be said, or empty when it can: NATS
   // was down, or a node did not answer in time (and may still act on the
