@@ -332,7 +332,8 @@ void Cluster::OnConnected(natsConnection*, void* closure) {
   self->metrics_.cluster_connected.store(1);
   net::post(self->context_, [self] {
     spdlog::info("cluster: connected to NATS; announcing node {}", self->node_id_);
-    const int64_t max_payload = natsConnection_GetMaxPayload(self->connection_);
+    const int64_t max_payload =
+        self->connection_ != nullptr ? natsConnection_GetMaxPayload(self->connection_) : 0;
     if (max_payload > 0 &&
         static_cast<uint64_t>(max_payload) < self->config_.max_message_bytes + 4096) {
       spdlog::warn("cluster: the NATS server's max_payload ({} bytes) is below --max-message-bytes "

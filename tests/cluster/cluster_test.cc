@@ -426,28 +426,26 @@ TEST_F(ClusterTest, NatsRestartKeepsLocalServingAndHeals) {
   }, 15s));
   EXPECT_EQ(response.delivered(), 1u);
   EXPECT_EQ(a->Read().value_or(""), "local");
-  grpc::Status unreachable = Send(nodes_[0], Text("x", "", b->client_id()), &response, 3s);
-  EXPECT_EQ(unreachable.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << unreachable.error_message();
-  // A browser addressing that client is not told it is unknown either.
-  ASSERT_TRUE(a->Send(absl::StrCat(R"({"message":"to b","clientId":")", b->client_id(), "\"}"))
-                  .ok());
-  const std::string refused = a->Read().value_or("");
-  EXPECT_TRUE(absl::StrContains(refused, "cluster_unavailable")) << refused;
-  EXPECT_TRUE(absl::StrContains(refused, "NATS is down")) << refused;
-  EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="unknown_client"})"), 0);
+  // Neither a backend nor a browser addressing that client is told that it
+  // is unknown.
+  auto expect_b_unavailable = [&] {
+    grpc::Status unreachable = Send(nodes_[0], Text("x", "", b->client_id()), &response, 3s);
+    EXPECT_EQ(unreachable.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << unreachable.error_message();
+    ASSERT_TRUE(
+        a->Send(absl::StrCat(R"({"message":"to b","clientId":")", b->client_id(), "\"}")).ok());
+    const std::string refused = a->Read().value_or("");
+    EXPECT_TRUE(absl::StrContains(refused, "cluster_unavailable")) << refused;
+    EXPECT_TRUE(absl::StrContains(refused, "NATS is down")) << refused;
+    EXPECT_EQ(Metric(nodes_[0], R"(sigd_rejected_messages_total{code="unknown_client"})"), 0);
+  };
+  expect_b_unavailable();
   ASSERT_TRUE(a->Send(R"({"message":"browser local"})").ok());
   EXPECT_EQ(a->Read().value_or(""), "browser local");
   // Still so once the silent nodes are forgotten (6 s into the outage): with
   // NATS down, "nowhere" cannot be known.
   ASSERT_TRUE(WaitFor([&] { return Metric(nodes_[0], "sigd_cluster_nodes") == 1; }, 15s));
-  unreachable = Send(nodes_[0], Text("x", "", b->client_id()), &response, 3s);
-  EXPECT_EQ(unreachable.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << unreachable.error_message();
-  ASSERT_TRUE(a->Send(absl::StrCat(R"({"message":"to b","clientId":")", b->client_id(), "\"}"))
-                  .ok());
-  const std::string still_refused = a->Read().value_or("");
-  EXPECT_TRUE(absl::StrContains(still_refused, "cluster_unavailable")) << still_refused;
+  expect_b_unavailable();
   // What the other nodes could not be told is counted, not silently lost.
   EXPECT_TRUE(WaitFor([&] { return Metric(nodes_[0], "sigd_cluster_publish_failed_total") >= 1; }));
 
