@@ -74,7 +74,7 @@ struct Metrics {
   Counter bytes_out{0};
   Counter invalid_messages{0};       // error frame invalid_message
   Counter unknown_client{0};         // error frame unknown_client
-  Counter cluster_unconfirmed{0};    // error frame cluster_unavailable
+  Counter cluster_unavailable{0};    // error frame cluster_unavailable
   Counter slow_clients_dropped{0};   // clients whose outbound queue filled (closed 1013)
   Counter frames_dropped_slow{0};    // queued frames lost when a slow client was dropped
   Counter frames_dropped_gone{0};    // queued or failed-write frames of a client that went away

@@ -91,7 +91,7 @@ std::string RenderPrometheus(const Metrics& m, const Gauges& g) {
            "Client messages answered with an error frame, by code.",
            {{"invalid_message", &m.invalid_messages},
             {"unknown_client", &m.unknown_client},
-            {"cluster_unavailable", &m.cluster_unconfirmed},
+            {"cluster_unavailable", &m.cluster_unavailable},
             {"no_handler", &m.no_handler},
             {"route_busy", &m.route_busy},
             {"rate_limited", &m.rate_limited},

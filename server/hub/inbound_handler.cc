@@ -153,18 +153,16 @@ void InboundHandler::SendToRemoteClient(const Client& sender, std::string client
         std::shared_ptr<Client> client = hub_.Find(sender_id);
         if (client == nullptr) return;
         // "Not connected" only when every node said so.
-        std::string unsure = g.Unsure();
-        if (!unsure.empty()) {
-          metrics_.cluster_unconfirmed.fetch_add(1, std::memory_order_relaxed);
-          hub_.Post(client->shard(), [this, client, unsure = std::move(unsure)] {
-            SendError(*client, protocol::kClusterUnavailable,
-                      absl::StrCat("no client with that id on the nodes that answered; ", unsure));
-          });
-          return;
-        }
-        metrics_.unknown_client.fetch_add(1, std::memory_order_relaxed);
-        hub_.Post(client->shard(), [this, client] {
-          SendError(*client, protocol::kUnknownClient, "no client with that id is connected");
+        const std::string unsure = g.Unsure();
+        const bool known = unsure.empty();
+        (known ? metrics_.unknown_client : metrics_.cluster_unavailable)
+            .fetch_add(1, std::memory_order_relaxed);
+        std::string text =
+            known ? "no client with that id is connected"
+                  : absl::StrCat("no client with that id on the nodes that answered; ", unsure);
+        hub_.Post(client->shard(), [this, client, known, text = std::move(text)] {
+          SendError(*client, known ? protocol::kUnknownClient : protocol::kClusterUnavailable,
+                    text);
         });
       });
 }
