@@ -220,7 +220,7 @@ absl::Status Server::Start() {
                                                config_.max_connections_per_address);
   context_ = std::make_unique<ws::Context>(ws::Context{
       config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_,
-      trusted_proxies_, tls_.get(), jwt_.get()});
+      trusted_proxies_, shared_details_, tls_.get(), jwt_.get()});
 
   listener_ = std::make_shared<ws::Listener>(contexts_[0]->get_executor(), *context_);
   if (absl::Status s = listener_->Open(*endpoint); !s.ok()) return s;

@@ -58,6 +58,9 @@ std::optional<int> ParseOptions(int argc, char** argv, Options& o) {
   app.add_option("--drain", o.drain_s, "after publishing, stop waiting for outstanding deliveries once none came for this long")
       ->capture_default_str();
   app.add_option("--size", o.size, "payload bytes per frame")->capture_default_str();
+  app.add_flag("--browser-headers", o.browser_headers,
+               "upgrade requests carry a browser's headers (User-Agent, Origin, Cookie, an "
+               "extension offer) rather than Beast's few");
   app.add_option("--threads", o.threads, "I/O threads, one io_context each")
       ->check(CLI::Range(1, 8))
       ->capture_default_str();

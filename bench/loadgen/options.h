@@ -34,6 +34,10 @@ struct Options {
   double warmup_s = 1;
   double drain_s = 2;
   std::size_t size = 64;
+  // Upgrade requests carry what a browser's do (User-Agent, Origin, cookies,
+  // an extension offer), not Beast's few headers: what a server keeps of
+  // them per connection shows in the idle figure.
+  bool browser_headers = false;
 
   int threads = 2;
   int connect_concurrency = 256;

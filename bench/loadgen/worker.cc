@@ -84,6 +84,7 @@ void Worker::ConnectMore() {
         host, options_.ports[client.index() % options_.ports.size()]);
     ++ramp_in_flight_;
     client.Connect(server, net::ip::address_v4(source), options_.host, options_.path,
+                   options_.browser_headers,
                    [this, &client](const boost::system::error_code& ec, const char* step) {
                      --ramp_in_flight_;
                      if (ec) {

@@ -21,9 +21,10 @@ WsClient::WsClient(net::io_context& ioc, uint32_t index, FrameSink& sink)
 
 void WsClient::Connect(const tcp::endpoint& server, const net::ip::address& source,
                        const std::string& host, const std::string& target,
-                       ConnectHandler done) {
+                       bool browser_headers, ConnectHandler done) {
   host_ = host;
   target_ = target;
+  browser_headers_ = browser_headers;
   on_connected_ = std::move(done);
   tcp::socket& socket = ws_.next_layer();
   beast::error_code ec;
@@ -42,6 +43,24 @@ void WsClient::OnConnect(const beast::error_code& ec) {
   ws_.next_layer().set_option(tcp::no_delay(true), ignored);
   ws_.auto_fragment(false);
   ws_.read_message_max(16 * 1024 * 1024);
+  if (browser_headers_) {
+    // What Chromium sends with a page's upgrade (less Sec-WebSocket-Key and
+    // Version, which Beast sets).
+    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+      request.set(beast::http::field::user_agent,
+                  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/120.0.0.0 Safari/537.36");
+      request.set(beast::http::field::origin, "http://127.0.0.1:8091");
+      request.set(beast::http::field::pragma, "no-cache");
+      request.set(beast::http::field::cache_control, "no-cache");
+      request.set(beast::http::field::accept_encoding, "gzip, deflate, br");
+      request.set(beast::http::field::accept_language, "en-US,en;q=0.9");
+      request.set(beast::http::field::cookie,
+                  "session=8f14e45fceea167a5a36dedd4bea2543; theme=dark; consent=1");
+      request.set(beast::http::field::sec_websocket_extensions,
+                  "permessage-deflate; client_max_window_bits");
+    }));
+  }
   ws_.async_handshake(host_, target_,
                       beast::bind_front_handler(&WsClient::OnHandshake, shared_from_this()));
 }

@@ -39,7 +39,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
   void Connect(const boost::asio::ip::tcp::endpoint& server,
                const boost::asio::ip::address& source, const std::string& host,
-               const std::string& target, ConnectHandler done);
+               const std::string& target, bool browser_headers, ConnectHandler done);
 
   // Queues one text frame; call on the io thread.
   void Send(std::string frame);
@@ -73,6 +73,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   const uint32_t index_;
   bool open_ = false;
   bool writing_ = false;
+  bool browser_headers_ = false;
 };
 
 }  // namespace sigd::bench

@@ -15,24 +15,48 @@
 
 namespace sigd::hub {
 
+// What a client's JWT (--jwt-*) said at the upgrade.
+struct ClientToken {
+  std::string subject;  // its "sub"
+  absl::Time expires = absl::InfiniteFuture();
+  // Its "send" claim: the paths its messages may address; null: no
+  // restriction.
+  std::shared_ptr<const std::vector<routes::RoutePattern>> send_paths;
+};
+
+using Query = std::map<std::string, std::string>;
+
 // Fixed at connect time; safe to read from any thread.
+//
+// Every byte here is paid per connection. The values many clients send alike
+// are shared between them (util::Interner, one per server): never null, an
+// empty value when the client sent none.
 struct ClientInfo {
   std::string id;
   std::string path;
   std::string remote_address;   // "ip:port"
-  std::string local_address;    // the endpoint the client reached, "ip:port"
   bool secure = false;          // wss
   bool raw = false;             // on a --raw-path: frames relayed verbatim
   absl::Time connected_at;
-  std::map<std::string, std::string> query;
-  std::string user_agent;
-  std::string origin;
-  // From the client's JWT (--jwt-*), empty without one: its "sub", when it
-  // expires, and its "send" claim (paths its messages may address; null: no
-  // restriction).
-  std::string subject;
-  absl::Time token_expires = absl::InfiniteFuture();
-  std::shared_ptr<const std::vector<routes::RoutePattern>> send_paths;
+  // The endpoint the client reached, "ip:port".
+  std::shared_ptr<const std::string> local_address = EmptyString();
+  std::shared_ptr<const Query> query = EmptyQuery();
+  std::shared_ptr<const std::string> user_agent = EmptyString();
+  std::shared_ptr<const std::string> origin = EmptyString();
+  // Null when the client connected without a JWT.
+  std::shared_ptr<const ClientToken> token;
+
+  const std::string& subject() const { return token ? token->subject : *EmptyString(); }
+  absl::Time token_expires() const {
+    return token ? token->expires : absl::InfiniteFuture();
+  }
+  // The paths its messages may address; null: no restriction.
+  const std::vector<routes::RoutePattern>* send_paths() const {
+    return token ? token->send_paths.get() : nullptr;
+  }
+
+  static const std::shared_ptr<const std::string>& EmptyString();
+  static const std::shared_ptr<const Query>& EmptyQuery();
 };
 
 class Client {

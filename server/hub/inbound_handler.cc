@@ -93,7 +93,7 @@ void InboundHandler::HandleDefault(Client& sender, protocol::InboundMessage mess
   // So does a JWT "send" claim: "everyone" is no path it could list.
   const protocol::DefaultScope scope =
       config_.client_targeting == config::Config::Targeting::kOwnPath ||
-              sender.info().send_paths != nullptr
+              sender.info().send_paths() != nullptr
           ? protocol::DefaultScope::kOwnPath
           : config_.default_broadcast;
   protocol::DefaultTarget target =
@@ -241,7 +241,7 @@ bool InboundHandler::TargetAllowed(Client& sender, const protocol::DefaultTarget
 
 bool InboundHandler::SendClaimAllows(Client& sender, const protocol::DefaultTarget& target) {
   using Kind = protocol::DefaultTarget::Kind;
-  const std::vector<routes::RoutePattern>* allowed = sender.info().send_paths.get();
+  const std::vector<routes::RoutePattern>* allowed = sender.info().send_paths();
   if (allowed == nullptr || target.kind == Kind::kSender) return true;
   auto matches = [allowed](std::string_view path) {
     for (const routes::RoutePattern& p : *allowed) {
@@ -299,7 +299,7 @@ routes::EventPtr InboundHandler::MakeEvent(sigd::v1::EventKind kind, const Clien
     data->set_direct(message->direct);
   }
   const ClientInfo& info = client.info();
-  event->mutable_endpoint()->set_address(info.local_address);
+  event->mutable_endpoint()->set_address(*info.local_address);
   event->mutable_endpoint()->set_protocol(info.secure ? sigd::v1::WSS : sigd::v1::WS);
   event->set_path(info.path);
   event->set_route(route);

@@ -20,13 +20,13 @@ void FillClient(const hub::Client& client, const std::string& node_id, sigd::v1:
   out->set_remote_address(info.remote_address);
   out->set_protocol(info.secure ? sigd::v1::WSS : sigd::v1::WS);
   SetTimestamp(info.connected_at, out->mutable_connected_at());
-  for (const auto& [k, v] : info.query) (*out->mutable_query())[k] = v;
-  out->set_user_agent(info.user_agent);
-  out->set_origin(info.origin);
+  for (const auto& [k, v] : *info.query) (*out->mutable_query())[k] = v;
+  out->set_user_agent(*info.user_agent);
+  out->set_origin(*info.origin);
   out->set_messages_in(client.messages_in());
   out->set_messages_out(client.messages_out());
   out->set_node(node_id);
-  out->set_subject(info.subject);
+  out->set_subject(info.subject());
 }
 
 absl::StatusOr<hub::Frame> FrameFromRequest(const sigd::v1::SendSignalRequest& request,

@@ -12,11 +12,18 @@
 #include "server/hub/inbound_handler.h"
 #include "server/metrics.h"
 #include "server/routes/route_pattern.h"
+#include "server/util/interner.h"
 #include "server/util/trusted_proxies.h"
 #include "server/ws/admission.h"
 #include "server/ws/tls.h"
 
 namespace sigd::ws {
+
+// What many clients send alike, stored once (hub::ClientInfo).
+struct SharedDetails {
+  util::Interner<std::string> strings;  // local addresses, User-Agents, Origins
+  util::Interner<hub::Query> queries;   // keyed by the query's pairs
+};
 
 struct Context {
   const config::Config& config;
@@ -27,6 +34,7 @@ struct Context {
   Metrics& metrics;
   Admission& admission;
   const util::TrustedProxies& trusted_proxies;
+  SharedDetails& shared;
   const TlsStore* tls = nullptr;  // https/wss on --listen; null: plain
   const auth::JwtVerifier* jwt = nullptr;  // null: no token required
 };

@@ -34,6 +34,16 @@ std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
   if (e.address().is_v6()) return absl::StrCat("[", e.address().to_string(), "]:", e.port());
   return absl::StrCat(e.address().to_string(), ":", e.port());
 }
+
+// The key under which equal queries share one copy: each name and value with
+// its length in front, so that no two queries have the same key.
+std::string QueryKey(const hub::Query& query) {
+  std::string key;
+  for (const auto& [name, value] : query) {
+    absl::StrAppend(&key, name.size(), ":", name, value.size(), ":", value);
+  }
+  return key;
+}
 }  // namespace
 
 HttpSession::HttpSession(Transport transport, size_t shard, Context& context)
@@ -169,10 +179,12 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
       SendError(request, http::status::forbidden, "your token does not allow this path");
       return;
     }
-    info.subject = std::move(claims->subject);
+    auto client_token = std::make_shared<hub::ClientToken>();
+    client_token->subject = std::move(claims->subject);
     // Closed when the token would no longer be accepted at an upgrade.
-    info.token_expires = claims->expires + absl::FromChrono(context_.config.jwt_leeway);
-    info.send_paths = std::move(claims->send);
+    client_token->expires = claims->expires + absl::FromChrono(context_.config.jwt_leeway);
+    client_token->send_paths = std::move(claims->send);
+    info.token = std::move(client_token);
   }
   info.id = util::NewClientId();
   info.connected_at = absl::Now();
@@ -187,12 +199,20 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
     SendError(request, http::status::service_unavailable, util::ToStd(ticket.status().message()));
     return;
   }
-  info.local_address = FormatEndpoint(local);
   info.secure = transport_.is_tls();
   info.path = std::move(target->path);
-  info.query = std::move(target->query);
-  info.user_agent = std::string(request[http::field::user_agent]);
-  info.origin = std::string(request[http::field::origin]);
+  SharedDetails& shared = context_.shared;
+  const std::string local_address = FormatEndpoint(local);
+  info.local_address = shared.strings.Intern(local_address, [&] { return local_address; });
+  if (!target->query.empty()) {
+    info.query = shared.queries.Intern(QueryKey(target->query),
+                                       [&] { return std::move(target->query); });
+  }
+  for (auto [field, slot] : {std::pair{http::field::user_agent, &info.user_agent},
+                             std::pair{http::field::origin, &info.origin}}) {
+    const std::string_view value = request[field];
+    if (!value.empty()) *slot = shared.strings.Intern(value, [&] { return std::string(value); });
+  }
   for (const routes::RoutePattern& raw : context_.raw_paths) {
     if (raw.Matches(info.path)) info.raw = true;
   }

@@ -61,8 +61,8 @@ CloseReason ClassifyReadError(beast::error_code ec) {
 }
 
 bool WantsWelcome(const hub::ClientInfo& info) {
-  auto it = info.query.find("welcome");
-  return it != info.query.end() && (it->second == "1" || it->second == "true");
+  auto it = info.query->find("welcome");
+  return it != info.query->end() && (it->second == "1" || it->second == "true");
 }
 
 }  // namespace
@@ -165,14 +165,14 @@ void WsSession::OnAccept(beast::error_code ec) {
   }
   open_ = true;
   context_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  if (info_.subject.empty()) {
+  if (info_.subject().empty()) {
     spdlog::debug("client {} connected on {} from {}", info_.id, info_.path,
                   info_.remote_address);
   } else {
     spdlog::debug("client {} connected on {} from {} as {}", info_.id, info_.path,
-                  info_.remote_address, info_.subject);
+                  info_.remote_address, info_.subject());
   }
-  if (info_.token_expires != absl::InfiniteFuture()) StartExpiryTimer();
+  if (info_.token_expires() != absl::InfiniteFuture()) StartExpiryTimer();
   context_.inbound.OnConnect(*this);
   if (head_ < frames_.size()) {
     DoWrite();
@@ -187,13 +187,13 @@ void WsSession::StartExpiryTimer() {
   // cannot stay connected on an old token. Far-off expiries are capped; the
   // timer is simply re-armed.
   constexpr absl::Duration kMaxWait = absl::Hours(24);
-  const absl::Duration left = info_.token_expires - absl::Now();
+  const absl::Duration left = info_.token_expires() - absl::Now();
   expiry_timer_ = std::make_unique<Timer>(ws_.get_executor());
   expiry_timer_->expires_after(absl::ToChronoMilliseconds(
       std::clamp(left, absl::ZeroDuration(), kMaxWait)));
   expiry_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->closing_ || !self->registered_) return;
-    if (self->info_.token_expires > absl::Now()) {
+    if (self->info_.token_expires() > absl::Now()) {
       self->StartExpiryTimer();
       return;
     }

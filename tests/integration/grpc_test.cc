@@ -1,6 +1,7 @@
 // The control plane, end to end: real gRPC stubs and real WebSocket clients
 // against an in-process server.
 #include <cctype>
+#include <map>
 #include <set>
 #include <string>
 
@@ -153,6 +154,59 @@ TEST(SendSignal, DeliveredCountsClientsInScope) {
   EXPECT_EQ(*a1.Read(), "a");
   EXPECT_EQ(*b.Read(), "all");
   EXPECT_EQ(*b.Read(), "one");
+}
+
+// Clients that send the same User-Agent, Origin or query share one stored
+// copy of it (util::Interner): each must still be described by what it sent,
+// including a client that left the details out and one that comes after the
+// others have gone.
+TEST(ListClients, DescribesClientsWhoseDetailsPartlyCoincide) {
+  TestServer server;
+  const std::vector<std::pair<std::string, std::string>> browser = {
+      {"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"}, {"Origin", "http://a.test"}};
+  auto connect = [&](WsClient& c, const std::string& target,
+                     std::vector<std::pair<std::string, std::string>> headers) {
+    ASSERT_TRUE(c.Connect(server.ws_port(), target, std::move(headers)).ok());
+  };
+  auto described = [&] {
+    sigd::v1::ListClientsResponse response;
+    EXPECT_TRUE(ListClients(server, {}, &response).ok());
+    std::map<std::string, sigd::v1::Client> by_id;
+    for (const sigd::v1::Client& c : response.clients()) by_id[c.id()] = c;
+    return by_id;
+  };
+  {
+    WsClient a, b, c, d;
+    connect(a, "/r?lang=en&x=1", browser);
+    connect(b, "/r?lang=en&x=1", browser);
+    connect(c, "/r?lang=en1&x=", {{"User-Agent", "curl/8.0"}, {"Origin", "http://b.test"}});
+    connect(d, "/r", {{"User-Agent", ""}});
+    std::map<std::string, sigd::v1::Client> by_id = described();
+    ASSERT_EQ(by_id.size(), 4u);
+    for (WsClient* same : {&a, &b}) {
+      const sigd::v1::Client& client = by_id[same->client_id()];
+      EXPECT_EQ(client.user_agent(), "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0");
+      EXPECT_EQ(client.origin(), "http://a.test");
+      EXPECT_EQ(client.query_size(), 2);
+      EXPECT_EQ(client.query().at("lang"), "en");
+      EXPECT_EQ(client.query().at("x"), "1");
+    }
+    const sigd::v1::Client& other = by_id[c.client_id()];
+    EXPECT_EQ(other.user_agent(), "curl/8.0");
+    EXPECT_EQ(other.origin(), "http://b.test");
+    EXPECT_EQ(other.query_size(), 2);
+    EXPECT_EQ(other.query().at("lang"), "en1");
+    EXPECT_EQ(other.query().at("x"), "");
+    const sigd::v1::Client& bare = by_id[d.client_id()];
+    EXPECT_EQ(bare.origin(), "");
+    EXPECT_EQ(bare.query_size(), 0);
+  }
+  ASSERT_TRUE(WaitFor([&] { return described().empty(); }));
+  WsClient later;
+  connect(later, "/r?lang=en&x=1", browser);
+  const sigd::v1::Client client = described()[later.client_id()];
+  EXPECT_EQ(client.user_agent(), "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0");
+  EXPECT_EQ(client.query().at("x"), "1");
 }
 
 TEST(ListClients, DescribesEachClient) {
