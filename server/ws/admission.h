@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "server/util/mutex.h"
 
@@ -29,9 +29,11 @@ class Admission {
 
    private:
     friend class Admission;
-    Ticket(Admission* owner, std::string address) : owner_(owner), address_(std::move(address)) {}
+    Ticket(Admission* owner, const std::string* address) : owner_(owner), address_(address) {}
     Admission* owner_ = nullptr;
-    std::string address_;
+    // The key of the address's entry in per_address_, which lives as long as
+    // a ticket counts in it (a node map: keys stay put).
+    const std::string* address_ = nullptr;
   };
 
   Admission(uint64_t max_total, uint64_t max_per_address)
@@ -49,7 +51,7 @@ class Admission {
   const uint64_t max_per_address_;
   mutable util::Mutex mu_;
   uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, uint64_t> per_address_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<std::string, uint64_t> per_address_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sigd::ws

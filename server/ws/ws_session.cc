@@ -520,7 +520,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   if (closing_) return;
   closing_ = true;
   close_code_ = code;
-  close_reason_ = std::move(reason);
+  closing_state_ = std::make_unique<Closing>(Closing{std::move(reason), Timer(ws_.get_executor())});
   end_reason_ = code == 1013   ? CloseReason::kSlow
                 : code == 1001 ? CloseReason::kShutdown
                 : code == 1008 ? CloseReason::kPolicy
@@ -532,9 +532,9 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
     context_.metrics.frames_dropped_slow.fetch_add(DropUnsent(), std::memory_order_relaxed);
   }
   // Whatever happens to the handshake, the socket goes after a grace period.
-  close_timer_ = std::make_unique<Timer>(ws_.get_executor());
-  close_timer_->expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
-  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+  Timer& timer = closing_state_->timer;
+  timer.expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
+  timer.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     self->CloseSocket();
   });
@@ -544,7 +544,10 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
 
 void WsSession::DoClose() {
   close_sent_ = true;
-  ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+  // A keep-alive timeout closes without StartClose (and without a reason).
+  websocket::close_reason reason(static_cast<websocket::close_code>(close_code_));
+  if (closing_state_) reason.reason = closing_state_->reason;
+  ws_.async_close(reason,
                   [self = shared_from_this()](beast::error_code ec) {
                     // On success the read loop sees the peer's close and ends.
                     if (ec) self->CloseSocket();
@@ -572,7 +575,7 @@ size_t WsSession::DropUnsent() {
 }
 
 void WsSession::Finish() {
-  if (close_timer_) close_timer_->cancel();
+  if (closing_state_) closing_state_->timer.cancel();
   if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;
   registered_ = false;

@@ -131,7 +131,9 @@ class WsSession : public hub::Client,
   static WriteBatchPtr NewWriteBatch();
   void CloseSocket();
 
-  boost::beast::websocket::stream<GatedStream<Transport>> ws_;
+  // Without permessage-deflate support (sigd declines the extension), which
+  // would cost every session its state.
+  boost::beast::websocket::stream<GatedStream<Transport>, /*deflateSupported=*/false> ws_;
   // Holds one message while it is read; empty (no memory) between messages,
   // when only first_byte_ waits for the next one.
   boost::beast::basic_flat_buffer<PoolAllocator<char>> read_buffer_;
@@ -164,8 +166,13 @@ class WsSession : public hub::Client,
   uint8_t silent_ticks_ = 0;
   uint16_t close_code_ = 1000;
   CloseReason end_reason_ = CloseReason::kReset;
-  std::string close_reason_;
-  std::unique_ptr<Timer> close_timer_;  // only while closing
+  // Only once closing: the reason to send, and the timer that cuts the socket
+  // if the close handshake does not complete.
+  struct Closing {
+    std::string reason;
+    Timer timer;
+  };
+  std::unique_ptr<Closing> closing_state_;
   std::unique_ptr<Timer> expiry_timer_;  // only with a JWT
   Admission::Ticket ticket_;
   // Only with --rate-limit: the message rate, and a second bucket that runs
