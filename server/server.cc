@@ -218,6 +218,9 @@ absl::Status Server::Start() {
   trusted_proxies_ = *std::move(proxies);
   admission_ = std::make_unique<ws::Admission>(config_.max_connections,
                                                config_.max_connections_per_address);
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    shared_details_.push_back(std::make_unique<ws::SharedDetails>());
+  }
   context_ = std::make_unique<ws::Context>(ws::Context{
       config_, *hub_, *inbound_, *static_files_, raw_paths_, metrics_, *admission_,
       trusted_proxies_, shared_details_, tls_.get(), jwt_.get()});

@@ -88,7 +88,7 @@ class Server {
   std::unique_ptr<routes::RouteTable> routes_;
   std::unique_ptr<hub::InboundHandler> inbound_;
   util::TrustedProxies trusted_proxies_;
-  ws::SharedDetails shared_details_;
+  std::vector<std::unique_ptr<ws::SharedDetails>> shared_details_;  // one per I/O thread
   std::unique_ptr<ws::TlsStore> tls_;
   std::unique_ptr<ws::Context> context_;
   std::shared_ptr<ws::Listener> listener_;

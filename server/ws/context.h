@@ -3,6 +3,7 @@
 #ifndef SIGD_SERVER_WS_CONTEXT_H_
 #define SIGD_SERVER_WS_CONTEXT_H_
 
+#include <memory>
 #include <vector>
 
 #include "server/auth/jwt.h"
@@ -19,10 +20,10 @@
 
 namespace sigd::ws {
 
-// What many clients send alike, stored once (hub::ClientInfo).
+// What many clients send alike, stored once per I/O thread (hub::ClientInfo).
 struct SharedDetails {
   util::Interner<std::string> strings;  // local addresses, User-Agents, Origins
-  util::Interner<hub::Query> queries;   // keyed by the query's pairs
+  util::Interner<hub::Query> queries;
 };
 
 struct Context {
@@ -34,7 +35,8 @@ struct Context {
   Metrics& metrics;
   Admission& admission;
   const util::TrustedProxies& trusted_proxies;
-  SharedDetails& shared;
+  // One per I/O thread (shard), used only on that thread: never contended.
+  const std::vector<std::unique_ptr<SharedDetails>>& shared;
   const TlsStore* tls = nullptr;  // https/wss on --listen; null: plain
   const auth::JwtVerifier* jwt = nullptr;  // null: no token required
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -35,8 +36,8 @@ std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
   return absl::StrCat(e.address().to_string(), ":", e.port());
 }
 
-// The key under which equal queries share one copy: each name and value with
-// its length in front, so that no two queries have the same key.
+// A text from which equal queries get equal hashes: each name and value with
+// its length in front, so that different queries rarely collide.
 std::string QueryKey(const hub::Query& query) {
   std::string key;
   for (const auto& [name, value] : query) {
@@ -201,17 +202,18 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
   }
   info.secure = transport_.is_tls();
   info.path = std::move(target->path);
-  SharedDetails& shared = context_.shared;
-  const std::string local_address = FormatEndpoint(local);
-  info.local_address = shared.strings.Intern(local_address, [&] { return local_address; });
-  if (!target->query.empty()) {
-    info.query = shared.queries.Intern(QueryKey(target->query),
-                                       [&] { return std::move(target->query); });
+  SharedDetails& shared = *context_.shared[shard_];
+  info.local_address = util::InternString(shared.strings, FormatEndpoint(local));
+  if (const hub::Query& query = target->query; !query.empty()) {
+    info.query = shared.queries.Intern(
+        absl::Hash<std::string>{}(QueryKey(query)),
+        [&query](const hub::Query& live) { return live == query; },
+        [&query] { return query; });
   }
   for (auto [field, slot] : {std::pair{http::field::user_agent, &info.user_agent},
                              std::pair{http::field::origin, &info.origin}}) {
     const std::string_view value = request[field];
-    if (!value.empty()) *slot = shared.strings.Intern(value, [&] { return std::string(value); });
+    if (!value.empty()) *slot = util::InternString(shared.strings, value);
   }
   for (const routes::RoutePattern& raw : context_.raw_paths) {
     if (raw.Matches(info.path)) info.raw = true;

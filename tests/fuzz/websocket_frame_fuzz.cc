@@ -123,7 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   boost::asio::io_context ioc;
   beast::test::stream client(ioc);
-  websocket::stream<beast::test::stream> ws(ioc);
+  // deflateSupported = false, as WsSession's stream.
+  websocket::stream<beast::test::stream, false> ws(ioc);
   ws.next_layer().connect(client);
   ws.next_layer().read_size(chunk);
 

@@ -176,13 +176,16 @@ TEST(ListClients, DescribesClientsWhoseDetailsPartlyCoincide) {
     return by_id;
   };
   {
-    WsClient a, b, c, d;
+    WsClient a, b, c, d, e, f;
     connect(a, "/r?lang=en&x=1", browser);
     connect(b, "/r?lang=en&x=1", browser);
     connect(c, "/r?lang=en1&x=", {{"User-Agent", "curl/8.0"}, {"Origin", "http://b.test"}});
     connect(d, "/r", {{"User-Agent", ""}});
+    // One pair whose value looks like two pairs, and those two pairs.
+    connect(e, "/r?a=b%26c%3Dd", {});
+    connect(f, "/r?a=b&c=d", {});
     std::map<std::string, sigd::v1::Client> by_id = described();
-    ASSERT_EQ(by_id.size(), 4u);
+    ASSERT_EQ(by_id.size(), 6u);
     for (WsClient* same : {&a, &b}) {
       const sigd::v1::Client& client = by_id[same->client_id()];
       EXPECT_EQ(client.user_agent(), "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0");
@@ -198,8 +201,16 @@ TEST(ListClients, DescribesClientsWhoseDetailsPartlyCoincide) {
     EXPECT_EQ(other.query().at("lang"), "en1");
     EXPECT_EQ(other.query().at("x"), "");
     const sigd::v1::Client& bare = by_id[d.client_id()];
+    EXPECT_EQ(bare.user_agent(), "");
     EXPECT_EQ(bare.origin(), "");
     EXPECT_EQ(bare.query_size(), 0);
+    const sigd::v1::Client& one_pair = by_id[e.client_id()];
+    EXPECT_EQ(one_pair.query_size(), 1);
+    EXPECT_EQ(one_pair.query().at("a"), "b&c=d");
+    const sigd::v1::Client& two_pairs = by_id[f.client_id()];
+    EXPECT_EQ(two_pairs.query_size(), 2);
+    EXPECT_EQ(two_pairs.query().at("a"), "b");
+    EXPECT_EQ(two_pairs.query().at("c"), "d");
   }
   ASSERT_TRUE(WaitFor([&] { return described().empty(); }));
   WsClient later;

@@ -5,25 +5,29 @@
 #include <thread>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "gtest/gtest.h"
 
 namespace sigd::util {
 namespace {
 
-std::shared_ptr<const std::string> InternString(Interner<std::string>& interner,
-                                                const std::string& value, int* made = nullptr) {
-  return interner.Intern(value, [&] {
-    if (made != nullptr) ++*made;
-    return value;
-  });
+// Counts the values made.
+std::shared_ptr<const std::string> Counted(Interner<std::string>& interner,
+                                          const std::string& value, int* made) {
+  return interner.Intern(
+      absl::Hash<std::string>{}(value), [&](const std::string& live) { return live == value; },
+      [&] {
+        ++*made;
+        return value;
+      });
 }
 
 TEST(Interner, EqualValuesShareOneCopy) {
   Interner<std::string> interner;
   int made = 0;
-  auto a = InternString(interner, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", &made);
-  auto b = InternString(interner, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", &made);
-  auto c = InternString(interner, "curl/8.0", &made);
+  auto a = Counted(interner, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", &made);
+  auto b = Counted(interner, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", &made);
+  auto c = Counted(interner, "curl/8.0", &made);
   EXPECT_EQ(a.get(), b.get());
   EXPECT_NE(a.get(), c.get());
   EXPECT_EQ(*a, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0");
@@ -34,9 +38,9 @@ TEST(Interner, EqualValuesShareOneCopy) {
 TEST(Interner, AValueNoOneHoldsIsMadeAfresh) {
   Interner<std::string> interner;
   int made = 0;
-  std::weak_ptr<const std::string> first = InternString(interner, "x", &made);
+  std::weak_ptr<const std::string> first = Counted(interner, "x", &made);
   EXPECT_TRUE(first.expired());  // the table does not keep it alive
-  auto second = InternString(interner, "x", &made);
+  auto second = Counted(interner, "x", &made);
   EXPECT_EQ(*second, "x");
   EXPECT_EQ(made, 2);
   EXPECT_EQ(interner.size(), 1u);
@@ -64,6 +68,37 @@ TEST(Interner, KeysAreComparedWhole) {
   auto b = InternString(interner, "a");
   EXPECT_NE(a.get(), b.get());
   EXPECT_EQ(a->size(), 3u);
+}
+
+TEST(Interner, ValuesWhoseHashesCollideAreKeptApart) {
+  Interner<std::string> interner;
+  auto intern = [&](const std::string& value) {
+    return interner.Intern(
+        42, [&](const std::string& live) { return live == value; }, [&] { return value; });
+  };
+  auto a = intern("a");
+  auto b = intern("b");
+  EXPECT_EQ(*a, "a");
+  EXPECT_EQ(*b, "b");
+  EXPECT_EQ(intern("a").get(), a.get());
+  EXPECT_EQ(intern("b").get(), b.get());
+  b.reset();
+  EXPECT_EQ(*intern("c"), "c");  // takes the slot "b" left
+  EXPECT_EQ(interner.size(), 2u);
+}
+
+TEST(Interner, ForgottenValuesAreSweptWithoutNewOnes) {
+  Interner<std::string> interner;
+  {
+    std::vector<std::shared_ptr<const std::string>> peak;
+    for (int i = 0; i < 50; ++i) peak.push_back(InternString(interner, "peak " + std::to_string(i)));
+    EXPECT_EQ(interner.size(), 50u);
+  }
+  // After the peak only known values come: the table still lets go of the
+  // peak's within kSweepEvery calls.
+  auto common = InternString(interner, "common");
+  for (size_t i = 0; i < Interner<std::string>::kSweepEvery; ++i) InternString(interner, "common");
+  EXPECT_EQ(interner.size(), 1u);
 }
 
 TEST(Interner, ThreadsInterningTheSameValuesShareThem) {
