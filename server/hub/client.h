@@ -29,7 +29,7 @@ using Query = std::map<std::string, std::string>;
 // Fixed at connect time; safe to read from any thread.
 //
 // Every byte here is paid per connection. The values many clients send alike
-// are shared between them (util::Interner, one per server): never null, an
+// are shared between them (util::Interner, one per I/O thread): never null, an
 // empty value when the client sent none.
 struct ClientInfo {
   std::string id;

@@ -520,7 +520,8 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   if (closing_) return;
   closing_ = true;
   close_code_ = code;
-  closing_state_ = std::make_unique<Closing>(Closing{std::move(reason), Timer(ws_.get_executor())});
+  closing_state_ =
+      std::make_unique<Closing>(Closing{std::move(reason), Timer(ws_.get_executor())});
   end_reason_ = code == 1013   ? CloseReason::kSlow
                 : code == 1001 ? CloseReason::kShutdown
                 : code == 1008 ? CloseReason::kPolicy
