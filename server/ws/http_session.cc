@@ -35,16 +35,6 @@ std::string FormatEndpoint(const net::ip::tcp::endpoint& e) {
   if (e.address().is_v6()) return absl::StrCat("[", e.address().to_string(), "]:", e.port());
   return absl::StrCat(e.address().to_string(), ":", e.port());
 }
-
-// A text from which equal queries get equal hashes: each name and value with
-// its length in front, so that different queries rarely collide.
-std::string QueryKey(const hub::Query& query) {
-  std::string key;
-  for (const auto& [name, value] : query) {
-    absl::StrAppend(&key, name.size(), ":", name, value.size(), ":", value);
-  }
-  return key;
-}
 }  // namespace
 
 HttpSession::HttpSession(Transport transport, size_t shard, Context& context)
@@ -206,7 +196,7 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
   info.local_address = util::InternString(shared.strings, FormatEndpoint(local));
   if (const hub::Query& query = target->query; !query.empty()) {
     info.query = shared.queries.Intern(
-        absl::Hash<std::string>{}(QueryKey(query)),
+        absl::Hash<hub::Query>{}(query),
         [&query](const hub::Query& live) { return live == query; },
         [&query] { return query; });
   }
