@@ -53,7 +53,6 @@ void HttpSession::Run() {
     // request on this port fails the handshake and is closed unanswered.
     self->ArmDeadline();
     self->transport_.tls()->async_handshake(
-        net::ssl::stream_base::server,
         beast::bind_front_handler(&HttpSession::OnHandshake, self));
   });
 }

@@ -29,24 +29,16 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl/context.hpp"
-#include "boost/asio/ssl/stream.hpp"
 #include "boost/beast/core/error.hpp"
 #include "boost/beast/core/role.hpp"
+#include "server/ws/socket.h"
+#include "server/ws/tls_channel.h"
 
 namespace sigd::ws {
-
-// A TCP socket on one io_context.
-using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
-                                                boost::asio::io_context::executor_type>;
-// A timer on the same io_context as the socket.
-using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                boost::asio::wait_traits<std::chrono::steady_clock>,
-                                                boost::asio::io_context::executor_type>;
 
 class Transport {
  public:
   using executor_type = Socket::executor_type;
-  using TlsStream = boost::asio::ssl::stream<Socket>;
 
   // Plain TCP.
   explicit Transport(Socket&& socket) : socket_(std::move(socket)) {}
@@ -56,15 +48,20 @@ class Transport {
             std::shared_ptr<boost::asio::ssl::context> context)
       : socket_(socket.get_executor()),
         context_(std::move(context)),
-        tls_(std::make_unique<TlsStream>(std::move(socket), *context_)) {}
+        tls_(TlsChannel::Make(std::move(socket), context_->native_handle())) {}
 
   Transport(Transport&&) = default;
   Transport& operator=(Transport&&) = default;
+  // A TLS channel may outlive its transport while its writer's send is on
+  // the socket; closing the socket ends that send and frees the channel.
+  ~Transport() {
+    if (tls_ != nullptr) close();
+  }
 
   executor_type get_executor() { return socket().get_executor(); }
-  Socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  Socket& socket() { return tls_ ? tls_->socket() : socket_; }
   bool is_tls() const { return tls_ != nullptr; }
-  TlsStream* tls() { return tls_.get(); }
+  TlsChannel* tls() { return tls_.get(); }
 
   template <typename MutableBuffers, typename Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
@@ -93,22 +90,30 @@ class Transport {
   }
 
   // The synchronous forms Beast's stream type checks ask for; sigd's sessions
-  // use only the asynchronous ones.
+  // use only the asynchronous ones (and TLS has no synchronous form).
   template <typename MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, boost::beast::error_code& ec) {
-    return tls_ ? tls_->read_some(buffers, ec) : socket_.read_some(buffers, ec);
+    if (tls_) return Unsupported(ec);
+    return socket_.read_some(buffers, ec);
   }
   template <typename MutableBuffers>
   size_t read_some(const MutableBuffers& buffers) {
-    return tls_ ? tls_->read_some(buffers) : socket_.read_some(buffers);
+    boost::beast::error_code ec;
+    const size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
   }
   template <typename ConstBuffers>
   size_t write_some(const ConstBuffers& buffers, boost::beast::error_code& ec) {
-    return tls_ ? tls_->write_some(buffers, ec) : socket_.write_some(buffers, ec);
+    if (tls_) return Unsupported(ec);
+    return socket_.write_some(buffers, ec);
   }
   template <typename ConstBuffers>
   size_t write_some(const ConstBuffers& buffers) {
-    return tls_ ? tls_->write_some(buffers) : socket_.write_some(buffers);
+    boost::beast::error_code ec;
+    const size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
   }
 
   // Closes the TCP socket at once (no close_notify): cancels every pending
@@ -120,9 +125,14 @@ class Transport {
   void close(boost::beast::error_code& ec) { socket().close(ec); }
 
  private:
+  static size_t Unsupported(boost::beast::error_code& ec) {
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
+  }
+
   Socket socket_;  // unused (never opened) under TLS
   std::shared_ptr<boost::asio::ssl::context> context_;
-  std::unique_ptr<TlsStream> tls_;
+  std::shared_ptr<TlsChannel> tls_;
 };
 
 // Beast closes the lowest layer this way (found by argument-dependent

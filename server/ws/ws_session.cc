@@ -333,16 +333,32 @@ void WsSession::WriteQueued() {
   WriteBuffers(view);
   beast::error_code ec;
   size_t written = 0;
-  // Only plain TCP, and only while no write (Beast's control frame, or an
-  // earlier data write) is on the socket: bytes must never interleave.
+  // Only while no write (Beast's control frame, or an earlier data write) is
+  // on the socket: bytes must never interleave.
   Transport& transport = ws_.next_layer().next_layer();
-  if (!transport.is_tls() && !ws_.next_layer().writing()) {
+  const int fd = transport.socket().native_handle();
+  if (transport.is_tls()) {
+    if (!ws_.next_layer().writing() && transport.tls()->idle()) {
+      // Sealed into records here, sent like plain bytes.
+      TlsChannel& tls = *transport.tls();
+      tls.SealForSend(view.first, view.last, ec);
+      if (!ec) {
+        const std::string_view records = tls.pending();
+        iovec iov{const_cast<char*>(records.data()), records.size()};
+        if (WriteBatcher::QueueSend(fd, &iov, 1, shared_from_this())) return;
+        const size_t sent = SendNow(fd, &iov, 1, ec);
+        if (!ec) {
+          ContinueSealedWrite(view, sent);
+          return;
+        }
+      }
+    }
+  } else if (!ws_.next_layer().writing()) {
     std::array<iovec, 2 * kMaxBatchFrames> iov;
     size_t count = 0;
     for (const net::const_buffer* b = view.first; b != view.last; ++b) {
       iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
     }
-    const int fd = transport.socket().native_handle();
     // At the end of a burst: with the other clients' sends, in one system
     // call; OnQueuedSend goes on from here.
     if (WriteBatcher::QueueSend(fd, iov.data(), count, shared_from_this())) return;
@@ -361,9 +377,27 @@ void WsSession::OnQueuedSend(long result) {
   } else if (result != -EAGAIN && result != -EWOULDBLOCK) {
     ec = beast::error_code(static_cast<int>(-result), boost::system::system_category());
   }
-  ContinueWrite(view, written, ec);
+  if (!ec && ws_.next_layer().next_layer().is_tls()) {
+    ContinueSealedWrite(view, written);
+  } else {
+    ContinueWrite(view, written, ec);
+  }
   // A full batch left behind is written now, as DoWrite's loop would.
   if (write_again_ && !writing_ && head_ < frames_.size()) DoWrite();
+}
+
+void WsSession::ContinueSealedWrite(WriteView& view, size_t sent) {
+  TlsChannel& tls = *ws_.next_layer().next_layer().tls();
+  const size_t sealed = tls.last_sealed();
+  tls.Sent(sent);
+  if (sealed == view.total && tls.idle()) {
+    ContinueWrite(view, view.total, {});
+    return;
+  }
+  // The records the socket did not take (the channel's writer sends them)
+  // and the plaintext not sealed yet, behind them: the write completes when
+  // all of it is out.
+  ContinueWrite(view, sealed, {}, /*complete_now=*/false);
 }
 
 void WsSession::WriteBuffers(WriteView& view) {
@@ -392,11 +426,12 @@ void WsSession::WriteBuffers(WriteView& view) {
   view.last = view.first + 2 * n;
 }
 
-void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code ec) {
+void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code ec,
+                              bool complete_now) {
   const size_t n = in_flight_;
   net::const_buffer* first = view.first;
   net::const_buffer* last = view.last;
-  if (ec || written == view.total) {
+  if (ec || (complete_now && written == view.total)) {
     completing_now_ = true;
     OnWrite(ec, written);
     completing_now_ = false;
@@ -404,7 +439,7 @@ void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code
   }
   // The socket took part of it (or nothing, or another write is in flight):
   // the rest goes the asynchronous way, behind whatever holds the gate.
-  for (size_t skip = written; skip > 0 || first->size() == 0;) {
+  for (size_t skip = written; first != last && (skip > 0 || first->size() == 0);) {
     if (skip < first->size()) {
       *first += skip;
       break;

@@ -102,9 +102,13 @@ class WsSession : public hub::Client,
     size_t total = 0;  // bytes
   };
   void WriteBuffers(WriteView& view);
-  // After `written` bytes of the view went at once: completes the write, or
-  // writes the rest asynchronously.
-  void ContinueWrite(WriteView& view, size_t written, boost::beast::error_code ec);
+  // After `written` bytes of the view went at once: completes the write (if
+  // `complete_now` allows), or writes the rest asynchronously.
+  void ContinueWrite(WriteView& view, size_t written, boost::beast::error_code ec,
+                     bool complete_now = true);
+  // Under TLS, after a send of the records sealed from the view took `sent`
+  // bytes of them: completes the write, or leaves the rest to the channel.
+  void ContinueSealedWrite(WriteView& view, size_t sent);
   // One non-blocking sendmsg: the bytes sent, 0 if the socket is full.
   static size_t SendNow(int fd, const iovec* iov, size_t count, boost::beast::error_code& ec);
   void OnWrite(boost::beast::error_code ec, size_t bytes);

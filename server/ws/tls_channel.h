@@ -1,0 +1,341 @@
+// Server-side TLS over one TCP socket, with OpenSSL reading and writing
+// through a BIO of sigd's own instead of Asio's ssl::stream.
+//
+// Why: with Asio's stream every TLS session writes its records with a send of
+// its own, behind a chain of composed operations, whereas plain sessions hand
+// the writes of a burst to one io_uring submission (write_batcher.h). Here the
+// records of a flush are sealed into the channel's ciphertext buffer, and the
+// session queues that buffer with the other sessions' sends (SealForSend,
+// pending, Sent). Everything else (the handshake, reads, Beast's own writes,
+// and what the rest of a large write needs) goes through the asynchronous
+// operations below, which Beast uses as it used Asio's stream.
+//
+// One writer owns the socket's sending side: every record, whoever produced
+// it (a write, or a read that made OpenSSL answer, such as a TLS 1.3 key
+// update), is appended to one buffer in the order OpenSSL sealed it, and the
+// writer sends that buffer in order. So records can never be reordered or
+// interleaved on the socket, which would break the stream.
+//
+// Memory: the ciphertext read buffer starts small and grows only when a read
+// fills it, OpenSSL's own record buffers are released while a connection is
+// idle (SSL_MODE_RELEASE_BUFFERS), and a large write is sealed in pieces
+// (kSealLimit) as the socket takes them, so a slow reader of a large message
+// holds at most one piece of ciphertext.
+//
+// All operations run on the socket's executor (one I/O thread). The channel
+// is shared: the writer's pending send keeps it alive, and the owner closes
+// the socket when it lets go (Transport's destructor), which ends that send.
+#ifndef SIGD_SERVER_WS_TLS_CHANNEL_H_
+#define SIGD_SERVER_WS_TLS_CHANNEL_H_
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "boost/asio/buffer.hpp"
+#include "boost/asio/compose.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/beast/core/error.hpp"
+#include "server/ws/socket.h"
+
+namespace sigd::ws {
+
+class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
+ public:
+  // A server-side session of `context` over `socket`. The context must
+  // outlive the channel (OpenSSL holds a reference to it as well).
+  static std::shared_ptr<TlsChannel> Make(Socket&& socket, SSL_CTX* context);
+  TlsChannel(Socket&& socket, SSL_CTX* context);
+  ~TlsChannel();
+  TlsChannel(const TlsChannel&) = delete;
+  TlsChannel& operator=(const TlsChannel&) = delete;
+
+  Socket& socket() { return socket_; }
+  SSL* native_handle() { return ssl_; }
+
+  // The server side of the handshake: handler(error_code).
+  template <typename Handler>
+  auto async_handshake(Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::beast::error_code)>(
+        HandshakeOp{*this}, handler, socket_);
+  }
+
+  // Decrypted bytes into the first non-empty buffer: handler(error_code,
+  // size_t). The peer's close_notify is eof; a connection cut without one is
+  // ssl::error::stream_truncated, as with Asio's stream.
+  template <typename MutableBuffers, typename Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    boost::asio::mutable_buffer first;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      if (boost::asio::mutable_buffer(*it).size() > 0) {
+        first = *it;
+        break;
+      }
+    }
+    return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
+        ReadOp{*this, first}, handler, socket_);
+  }
+
+  // Seals all of `buffers` and completes once every record sealed so far is
+  // on the socket: handler(error_code, size_t), the size being all of them.
+  template <typename ConstBuffers, typename Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
+        WriteOp<ConstBuffers>{*this, buffers, boost::asio::buffer_size(buffers)}, handler,
+        socket_);
+  }
+
+  // The batched path. idle(): no ciphertext waits for the socket or is on
+  // it, so the caller may send what it seals now itself.
+  bool idle() const { return out_.empty() && !writing_; }
+  // Seals the bytes of [first, last), at most kSealLimit of them, into
+  // records; returns how many it took (all of them unless the limit cut
+  // them). The records are then pending().
+  size_t SealForSend(const boost::asio::const_buffer* first, const boost::asio::const_buffer* last,
+                     boost::beast::error_code& ec);
+  std::string_view pending() const { return out_; }
+  // What the last SealForSend took.
+  size_t last_sealed() const { return seal_taken_; }
+  // The caller's own send took `sent` bytes of pending(): the channel's
+  // writer sends the rest.
+  void Sent(size_t sent);
+
+  // Plaintext sealed in one piece (see above).
+  static constexpr size_t kSealLimit = 64 * 1024;
+
+ private:
+  // What an SSL call asks for next.
+  enum class Next { kDone, kInput, kFailed };
+
+  struct Waiter {
+    virtual ~Waiter() = default;
+    virtual void Resume() = 0;
+  };
+  template <typename Self>
+  struct ParkedOp final : Waiter {
+    explicit ParkedOp(Self&& s) : self(std::move(s)) {}
+    void Resume() override { self(); }
+    Self self;
+  };
+
+  // Completes `self` with `args` after the initiating function has returned
+  // when `starting`, as Asio's own operations do; at once otherwise.
+  template <typename Op, typename Self, typename... Args>
+  static void CompleteOp(Op& op, Self& self, Args... args) {
+    if (!op.starting) {
+      self.complete(args...);
+      return;
+    }
+    op.starting = false;
+    op.deferred = true;
+    auto executor = op.channel.socket_.get_executor();
+    boost::asio::post(executor, std::move(self));
+  }
+
+  struct HandshakeOp {
+    TlsChannel& channel;
+    bool starting = true;
+    bool deferred = false;
+    boost::beast::error_code result;
+
+    template <typename Self>
+    void operator()(Self& self) {
+      if (deferred) {
+        self.complete(result);
+        return;
+      }
+      Step(self);
+    }
+    template <typename Self>
+    void operator()(Self& self, boost::beast::error_code ec, size_t bytes) {
+      starting = false;
+      if (!channel.TookInput(ec, bytes)) {
+        self.complete(ec);
+        return;
+      }
+      Step(self);
+    }
+    template <typename Self>
+    void Step(Self& self) {
+      switch (channel.Handshake(result)) {
+        case Next::kInput:
+          starting = false;
+          channel.ReadSocket(std::move(self));
+          return;
+        case Next::kDone:
+        case Next::kFailed:
+          CompleteOp(*this, self, result);
+          return;
+      }
+    }
+  };
+
+  struct ReadOp {
+    TlsChannel& channel;
+    boost::asio::mutable_buffer buffer;
+    bool starting = true;
+    bool deferred = false;
+    boost::beast::error_code result;
+    size_t got = 0;
+
+    template <typename Self>
+    void operator()(Self& self) {
+      if (deferred) {
+        self.complete(result, got);
+        return;
+      }
+      Step(self);
+    }
+    template <typename Self>
+    void operator()(Self& self, boost::beast::error_code ec, size_t bytes) {
+      starting = false;
+      if (!channel.TookInput(ec, bytes)) {
+        self.complete(ec, size_t{0});
+        return;
+      }
+      Step(self);
+    }
+    template <typename Self>
+    void Step(Self& self) {
+      if (buffer.size() == 0) {
+        CompleteOp(*this, self, result, size_t{0});
+        return;
+      }
+      switch (channel.Read(buffer, got, result)) {
+        case Next::kInput:
+          starting = false;
+          channel.ReadSocket(std::move(self));
+          return;
+        case Next::kDone:
+        case Next::kFailed:
+          CompleteOp(*this, self, result, got);
+          return;
+      }
+    }
+  };
+
+  template <typename ConstBuffers>
+  struct WriteOp {
+    TlsChannel& channel;
+    ConstBuffers buffers;
+    size_t total;
+    size_t taken = 0;
+    bool starting = true;
+    bool deferred = false;
+    boost::beast::error_code result;
+
+    // Started, resumed by the writer (it went idle, or failed), or
+    // completing after a post.
+    template <typename Self>
+    void operator()(Self& self) {
+      if (deferred) {
+        self.complete(result, taken);
+        return;
+      }
+      if (channel.write_error_) {
+        result = channel.write_error_;
+        CompleteOp(*this, self, result, taken);
+        return;
+      }
+      if (taken < total) {
+        taken += channel.Seal(buffers, taken, result);
+        if (result) {
+          CompleteOp(*this, self, result, taken);
+          return;
+        }
+        channel.StartWriter();
+      }
+      if (taken == total && channel.idle()) {
+        CompleteOp(*this, self, result, taken);
+        return;
+      }
+      starting = false;
+      channel.Park(std::move(self));
+    }
+  };
+
+  // Runs the handshake as far as it goes; kInput: it needs the peer's bytes.
+  Next Handshake(boost::beast::error_code& ec);
+  // SSL_read into `buffer`.
+  Next Read(boost::asio::mutable_buffer buffer, size_t& got, boost::beast::error_code& ec);
+  // Seals the bytes of `buffers` from offset `from` on, at most kSealLimit.
+  template <typename ConstBuffers>
+  size_t Seal(const ConstBuffers& buffers, size_t from, boost::beast::error_code& ec) {
+    SealBegin();
+    size_t skip = from;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers) && !SealFull(); ++it) {
+      boost::asio::const_buffer b(*it);
+      if (skip >= b.size()) {
+        skip -= b.size();
+        continue;
+      }
+      b += skip;
+      skip = 0;
+      SealAdd(b);
+    }
+    return SealEnd(ec);
+  }
+  void SealBegin();
+  bool SealFull() const;
+  void SealAdd(boost::asio::const_buffer b);
+  size_t SealEnd(boost::beast::error_code& ec);
+
+  // Room for the peer's next bytes, then a read into it that resumes `self`.
+  template <typename Self>
+  void ReadSocket(Self&& self) {
+    boost::asio::mutable_buffer room = InputRoom();
+    socket_.async_read_some(room, std::forward<Self>(self));
+  }
+  boost::asio::mutable_buffer InputRoom();
+  // Accounts a socket read; false (with ec set) when the operation fails.
+  bool TookInput(boost::beast::error_code& ec, size_t bytes);
+  // The error of the SSL call that returned `ret`, or kInput.
+  Next Failed(int ret, boost::beast::error_code& ec);
+
+  // Sends out_ unless a send is on the socket already.
+  void StartWriter();
+  void OnWritten(boost::beast::error_code ec, size_t bytes);
+  template <typename Self>
+  void Park(Self&& self) {
+    waiter_ = std::make_unique<ParkedOp<std::decay_t<Self>>>(std::forward<Self>(self));
+  }
+
+  static int BioWrite(BIO* bio, const char* data, size_t size, size_t* written);
+  static int BioRead(BIO* bio, char* data, size_t size, size_t* read);
+  static long BioCtrl(BIO* bio, int cmd, long num, void* ptr);
+  static BIO_METHOD* Method();
+
+  Socket socket_;
+  SSL* ssl_ = nullptr;
+
+  // Ciphertext from the peer: [in_head_, in_tail_) of in_ not yet read by
+  // OpenSSL.
+  std::unique_ptr<char[]> in_;
+  size_t in_capacity_ = 0;
+  size_t in_head_ = 0;
+  size_t in_tail_ = 0;
+  bool in_eof_ = false;
+
+  // Records not yet on the socket, in order; sending_ is on it now.
+  std::string out_;
+  std::string sending_;
+  bool writing_ = false;
+  boost::beast::error_code write_error_;
+  std::unique_ptr<Waiter> waiter_;  // a write waiting for the writer
+
+  // Plaintext gathered into records of up to 16 KiB while sealing.
+  size_t seal_taken_ = 0;
+  size_t seal_fill_ = 0;
+  bool seal_failed_ = false;
+};
+
+}  // namespace sigd::ws
+
+#endif  // SIGD_SERVER_WS_TLS_CHANNEL_H_
