@@ -6,35 +6,9 @@ import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 
 import {
-  launchBrowser, runSigctl, screenshot, signalClient, startSigd, waitInPage,
+  launchBrowser, runSigctl, screenshot, signalClient, startSigd,
 } from './support/harness.mjs';
-
-// The page's paragraphs under #messages, one per frame received.
-function messages(page) {
-  return page.$$eval('#messages p', (ps) => ps.map((p) => p.textContent));
-}
-
-function waitForMessage(page, text) {
-  return waitInPage(page, `a <p> "${text}" under #messages`,
-      (t) => [...document.querySelectorAll('#messages p')].some((p) => p.textContent === t),
-      text);
-}
-
-function waitConnected(page) {
-  return waitInPage(page, '#status connected',
-      () => document.getElementById('status').dataset.state === 'connected');
-}
-
-async function submit(page, text) {
-  // A background tab gets no animation frames, which a click waits for.
-  await page.bringToFront();
-  await page.fill('#bc-form input[name=message]', text);
-  await page.click('#bc-form input[type=submit]');
-}
-
-function count(list, text) {
-  return list.filter((t) => t === text).length;
-}
+import {count, messages, submit, waitConnected, waitForMessage} from './support/web_signal_page.mjs';
 
 describe('web-signal page', {timeout: 60000}, () => {
   let sigd;

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -230,6 +231,87 @@ TEST_F(TlsListenerTest, ShutdownClosesWssClientsWith1001) {
   std::thread stopper([&] { server->server().Stop(); });
   EXPECT_EQ(client.ReadUntilClosed().code, 1001);
   stopper.join();
+}
+
+// sigd seals a large write in pieces as the socket takes them, and gathers
+// small frames into shared records: whatever the sizes, every frame arrives
+// whole and in order.
+TEST_F(TlsListenerTest, LargeAndSmallFramesArriveWholeAndInOrder) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+    c.max_message_bytes = 1024 * 1024;
+  });
+  WssClient a(server.ws_port(), certs_.ca(), "/big");
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  WssClient b(server.ws_port(), certs_.ca(), "/big");
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 2; }));
+  std::vector<std::string> sent;
+  for (size_t size : {10, 300 * 1024, 5, 16 * 1024, 16 * 1024 + 1, 65 * 1024, 1}) {
+    std::string text = absl::StrCat(sent.size(), ":");
+    for (size_t i = text.size(); i < size; ++i) text.push_back(static_cast<char>('a' + i % 26));
+    sent.push_back(text);
+  }
+  for (int i = 0; i < 100; ++i) sent.push_back(absl::StrCat("burst ", i));
+  for (const std::string& text : sent) ASSERT_TRUE(server.Send(TextSignal(text)).ok());
+  for (const std::string& text : sent) {
+    ASSERT_EQ(a.Read(), text);
+    ASSERT_EQ(b.Read(), text);
+  }
+}
+
+// A TLS 1.3 client may ask the server to update its keys; OpenSSL answers
+// while reading, and that answer must go out in its place among the records
+// sigd writes, or the client could decrypt nothing after it.
+TEST_F(TlsListenerTest, KeyUpdateTheClientAsksForKeepsTheStreamReadable) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient client(server.ws_port(), certs_.ca(), "/keys");
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  ASSERT_EQ(SSL_version(client.native_handle()), TLS1_3_VERSION);
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(SSL_key_update(client.native_handle(), SSL_KEY_UPDATE_REQUESTED), 1);
+    // The key update goes out ahead of this message; sigd's re-broadcast of
+    // it comes back under the server's new keys.
+    client.Send(absl::StrCat(R"({"message":"round )", round, R"("})"));
+    EXPECT_EQ(client.Read(), absl::StrCat("round ", round));
+    ASSERT_TRUE(server.Send(TextSignal(absl::StrCat("signal ", round))).ok());
+    EXPECT_EQ(client.Read(), absl::StrCat("signal ", round));
+  }
+}
+
+// A wss client that stops reading holds ciphertext in sigd only up to its
+// queue's limit, is then closed with 1013, and costs the others nothing.
+TEST_F(TlsListenerTest, StalledWssClientIsClosed1013AndTheOthersGoOn) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+    c.queue_max_bytes = 64 * 1024;
+    c.queue_max_frames = 16;
+  });
+  WssClient stalled(server.ws_port(), certs_.ca(), "/storm");  // reads nothing
+  ASSERT_TRUE(stalled.ok()) << stalled.error().message();
+  WssClient reader(server.ws_port(), certs_.ca(), "/storm");
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 2; }));
+  const std::string big(16 * 1024, 'x');
+  int sent = 0;
+  while (server.server().metrics().slow_clients_dropped.load() == 0 && sent < 6000) {
+    ASSERT_TRUE(server.Send(TextSignal(absl::StrCat(sent, big))).ok());
+    ASSERT_EQ(reader.Read(), absl::StrCat(sent, big)) << "the reader missed a message";
+    ++sent;
+  }
+  EXPECT_EQ(server.server().metrics().slow_clients_dropped.load(), 1u);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(server.Send(TextSignal(absl::StrCat("after ", i))).ok());
+    ASSERT_EQ(reader.Read(), absl::StrCat("after ", i));
+  }
+  EXPECT_EQ(stalled.ReadUntilClosed().code, 1013);
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
 }
 
 class GrpcTlsTest : public TlsListenerTest {

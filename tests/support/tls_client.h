@@ -88,6 +88,7 @@ class WssClient {
   bool ok() const { return !error_; }
   const beast::error_code& error() const { return error_; }
   std::string PeerCommonName() { return tls_.PeerCommonName(); }
+  SSL* native_handle() { return tls_.stream().native_handle(); }
 
   std::string Read() {
     beast::flat_buffer buffer;

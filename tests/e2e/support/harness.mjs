@@ -203,13 +203,15 @@ export function signalClient(grpcAddress) {
 
 // Debian's Chromium, headless, with a fresh profile per launch. Each page
 // records its uncaught errors (page.errors) so a test can assert none.
-export async function launchBrowser() {
+// ignoreHTTPSErrors: accept the self-signed certificate of a test's sigd.
+export async function launchBrowser({ignoreHTTPSErrors = false} = {}) {
   const userDataDir = tempDir('chromium');
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: kChromium,
     headless: true,
     args: kChromiumArgs,
     viewport: {width: 900, height: 700},
+    ignoreHTTPSErrors,
   });
   context.setDefaultTimeout(kWaitMs);
   // The persistent context opens with one blank tab; new pages get their own.
