@@ -19,9 +19,10 @@ namespace {
 
 // The most plaintext one TLS record carries.
 constexpr size_t kRecord = 16 * 1024;
-// The ciphertext read buffer: small for a quiet connection, a whole record
-// and its overhead once reads fill it.
-constexpr size_t kInputSmall = 4 * 1024;
+// The ciphertext read buffer: small for a quiet connection (a browser's
+// messages are mostly short, and Beast takes at most 1,536 bytes a read), a
+// whole record and its overhead once reads fill it.
+constexpr size_t kInputSmall = 2 * 1024;
 constexpr size_t kInputLarge = kRecord + 512;
 
 // Small pieces of a write (a frame's header next to its payload, the frames
@@ -130,6 +131,10 @@ TlsChannel::Next TlsChannel::Handshake(beast::error_code& ec) {
 
 TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
                                   beast::error_code& ec) {
+  // Nothing to decrypt: wait for the peer without asking OpenSSL, which
+  // would set up its 17 KiB record buffer for the read and keep it while the
+  // connection idles.
+  if (in_head_ == in_tail_ && !in_eof_ && SSL_has_pending(ssl_) == 0) return Next::kInput;
   ERR_clear_error();
   const int ret = SSL_read_ex(ssl_, buffer.data(), buffer.size(), &got);
   // A read may make OpenSSL answer (a key update, an alert).
