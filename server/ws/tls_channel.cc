@@ -24,6 +24,9 @@ constexpr size_t kRecord = 16 * 1024;
 // whole record and its overhead once reads fill it.
 constexpr size_t kInputSmall = 2 * 1024;
 constexpr size_t kInputLarge = kRecord + 512;
+// Ciphertext waiting for a peer that does not read, past which reading from
+// it stops (the connection fails).
+constexpr size_t kMaxAnswers = 1024 * 1024;
 
 // Small pieces of a write (a frame's header next to its payload, the frames
 // of a batch) are gathered here so that a record carries many of them rather
@@ -139,6 +142,13 @@ TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
   const int ret = SSL_read_ex(ssl_, buffer.data(), buffer.size(), &got);
   // A read may make OpenSSL answer (a key update, an alert).
   StartWriter();
+  if (out_.size() > kMaxAnswers) {
+    // Writes add at most kSealLimit at a time, once the writer is idle: this
+    // much is answers to a peer that asks (key updates) and never reads.
+    got = 0;
+    ec = net::error::no_buffer_space;
+    return Next::kFailed;
+  }
   if (ret == 1) return Next::kDone;
   got = 0;
   return Failed(ret, ec);

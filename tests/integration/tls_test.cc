@@ -314,6 +314,55 @@ TEST_F(TlsListenerTest, StalledWssClientIsClosed1013AndTheOthersGoOn) {
   ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
 }
 
+// A record that does not decrypt (a forged one, or bytes changed on the
+// way) is fatal for that connection only: sigd drops it, and its other wss
+// clients go on.
+TEST_F(TlsListenerTest, RecordThatDoesNotDecryptClosesOnlyItsConnection) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient forger(server.ws_port(), certs_.ca(), "/f");
+  ASSERT_TRUE(forger.ok()) << forger.error().message();
+  WssClient other(server.ws_port(), certs_.ca(), "/f");
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 2; }));
+  // An application-data record of 40 bytes the server's keys never sealed.
+  std::string record = "\x17\x03\x03";
+  record.push_back(0);
+  record.push_back(40);
+  record.append(40, '\x5a');
+  net::write(forger.socket(), net::buffer(record));
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+  // Whatever sigd said last (an alert), the connection then ends.
+  char buffer[256];
+  beast::error_code ec;
+  while (!ec) forger.socket().read_some(net::buffer(buffer), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  ASSERT_TRUE(server.Send(TextSignal("still served")).ok());
+  EXPECT_EQ(other.Read(), "still served");
+}
+
+// A client cut off in the middle of a record: the connection ends (as
+// truncated), nothing waits for the rest of the record.
+TEST_F(TlsListenerTest, ConnectionCutInsideARecordEnds) {
+  TestServer server([&](config::Config& c) {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  });
+  WssClient client(server.ws_port(), certs_.ca(), "/cut");
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+  // A record header promising 200 bytes, 10 of them, then the end.
+  std::string partial = "\x17\x03\x03";
+  partial.push_back(0);
+  partial.push_back(static_cast<char>(200));
+  partial.append(10, '\x01');
+  net::write(client.socket(), net::buffer(partial));
+  client.socket().shutdown(tcp::socket::shutdown_send);
+  EXPECT_TRUE(WaitFor([&] { return server.server().hub().size() == 0; }));
+}
+
 class GrpcTlsTest : public TlsListenerTest {
  protected:
   std::shared_ptr<grpc::Channel> Channel(const TestServer& server, bool tls, bool client_cert) {

@@ -89,6 +89,8 @@ class WssClient {
   const beast::error_code& error() const { return error_; }
   std::string PeerCommonName() { return tls_.PeerCommonName(); }
   SSL* native_handle() { return tls_.stream().native_handle(); }
+  // The TCP socket under TLS, to write bytes no TLS layer made.
+  tcp::socket& socket() { return tls_.stream().next_layer(); }
 
   std::string Read() {
     beast::flat_buffer buffer;
