@@ -25,8 +25,17 @@ constexpr size_t kRecord = 16 * 1024;
 constexpr size_t kInputSmall = 2 * 1024;
 constexpr size_t kInputLarge = kRecord + 512;
 // Ciphertext waiting for a peer that does not read, past which reading from
-// it stops (the connection fails).
-constexpr size_t kMaxAnswers = 1024 * 1024;
+// it fails the connection. Writes add at most kSealLimit (and its records'
+// overhead) at a time, and only once the writer is idle; more than this is
+// answers OpenSSL gave while reading (key updates, alerts) to a peer that
+// keeps asking and never reads.
+constexpr size_t kMaxAnswers = 256 * 1024;
+// A drained ciphertext buffer larger than this is given back.
+constexpr size_t kKeepCapacity = 16 * 1024;
+
+void Release(std::string& buffer) {
+  if (buffer.empty() && buffer.capacity() > kKeepCapacity) std::string().swap(buffer);
+}
 
 // Small pieces of a write (a frame's header next to its payload, the frames
 // of a batch) are gathered here so that a record carries many of them rather
@@ -41,12 +50,17 @@ std::shared_ptr<TlsChannel> TlsChannel::Make(Socket&& socket, SSL_CTX* context) 
 
 TlsChannel::TlsChannel(Socket&& socket, SSL_CTX* context) : socket_(std::move(socket)) {
   ssl_ = SSL_new(context);
-  if (ssl_ == nullptr) return;  // the handshake fails with OpenSSL's reason
+  BIO* bio = ssl_ != nullptr ? BIO_new(Method()) : nullptr;
+  if (bio == nullptr) {
+    // Out of memory: the handshake fails.
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = nullptr;
+    return;
+  }
   SSL_set_accept_state(ssl_);
   // OpenSSL's record buffers (about 34 KiB) only while a record is in work.
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   SSL_set_options(ssl_, SSL_OP_NO_RENEGOTIATION);
-  BIO* bio = BIO_new(Method());
   BIO_set_data(bio, this);
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_, bio, bio);  // one reference, for both directions
@@ -82,9 +96,17 @@ int TlsChannel::BioRead(BIO* bio, char* data, size_t size, size_t* read) {
   return 1;
 }
 
-long TlsChannel::BioCtrl(BIO*, int cmd, long, void*) {
-  // OpenSSL flushes after writing; the bytes are in out_ already.
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+long TlsChannel::BioCtrl(BIO* bio, int cmd, long, void*) {
+  auto* channel = static_cast<TlsChannel*>(BIO_get_data(bio));
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // the bytes are in out_ already
+    case BIO_CTRL_EOF:
+      // The peer's end, once everything before it has been read.
+      return channel->in_eof_ && channel->in_head_ == channel->in_tail_ ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 BIO_METHOD* TlsChannel::Method() {
@@ -109,7 +131,7 @@ TlsChannel::Next TlsChannel::Failed(int ret, beast::error_code& ec) {
     return Next::kFailed;
   }
   const unsigned long reason = ERR_get_error();
-  if (in_eof_ || reason == 0) {
+  if (reason == 0 || ERR_GET_REASON(reason) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
     // The connection ended inside a record, or without close_notify.
     ec = net::ssl::error::stream_truncated;
   } else {
@@ -121,7 +143,7 @@ TlsChannel::Next TlsChannel::Failed(int ret, beast::error_code& ec) {
 
 TlsChannel::Next TlsChannel::Handshake(beast::error_code& ec) {
   if (ssl_ == nullptr) {
-    ec = beast::error_code(static_cast<int>(ERR_get_error()), net::error::get_ssl_category());
+    ec = net::error::no_memory;
     return Next::kFailed;
   }
   ERR_clear_error();
@@ -143,8 +165,6 @@ TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
   // A read may make OpenSSL answer (a key update, an alert).
   StartWriter();
   if (out_.size() > kMaxAnswers) {
-    // Writes add at most kSealLimit at a time, once the writer is idle: this
-    // much is answers to a peer that asks (key updates) and never reads.
     got = 0;
     ec = net::error::no_buffer_space;
     return Next::kFailed;
@@ -162,13 +182,20 @@ net::mutable_buffer TlsChannel::InputRoom() {
     in_tail_ -= in_head_;
     in_head_ = 0;
   }
-  // The last read filled the buffer: the peer is sending more than a
-  // trickle.
-  if (in_tail_ == in_capacity_) {
-    const size_t capacity = in_capacity_ == 0 ? kInputSmall : std::max(kInputLarge, in_tail_ * 2);
-    auto grown = std::make_unique<char[]>(capacity);
-    if (in_tail_ > 0) std::memcpy(grown.get(), in_.get(), in_tail_);
-    in_ = std::move(grown);
+  // Large while the peer sends more than a trickle (the last read filled
+  // the room it had), small again once it does not.
+  size_t capacity = in_capacity_;
+  if (in_capacity_ == 0) {
+    capacity = kInputSmall;
+  } else if (in_filled_ && in_capacity_ < kInputLarge) {
+    capacity = kInputLarge;
+  } else if (!in_filled_ && in_tail_ == 0 && in_capacity_ > kInputSmall) {
+    capacity = kInputSmall;
+  }
+  if (capacity != in_capacity_) {
+    auto buffer = std::make_unique<char[]>(capacity);
+    if (in_tail_ > 0) std::memcpy(buffer.get(), in_.get(), in_tail_);
+    in_ = std::move(buffer);
     in_capacity_ = capacity;
   }
   return net::buffer(in_.get() + in_tail_, in_capacity_ - in_tail_);
@@ -176,6 +203,7 @@ net::mutable_buffer TlsChannel::InputRoom() {
 
 bool TlsChannel::TookInput(beast::error_code& ec, size_t bytes) {
   in_tail_ += bytes;
+  in_filled_ = in_tail_ == in_capacity_;
   if (ec == net::error::eof) {
     in_eof_ = true;  // OpenSSL decides: close_notify read, or truncated
     ec = {};
@@ -237,10 +265,12 @@ size_t TlsChannel::SealEnd(beast::error_code& ec) {
   }
   seal_fill_ = 0;
   if (seal_failed_) {
+    // The stream is broken from here on: records may be missing.
     const unsigned long reason = ERR_get_error();
     ec = reason != 0 ? beast::error_code(static_cast<int>(reason), net::error::get_ssl_category())
                      : beast::error_code(net::error::operation_not_supported);
     ERR_clear_error();
+    write_error_ = ec;
     return 0;
   }
   return seal_taken_;
@@ -255,6 +285,7 @@ size_t TlsChannel::SealForSend(const net::const_buffer* first, const net::const_
 
 void TlsChannel::Sent(size_t sent) {
   out_.erase(0, std::min(sent, out_.size()));
+  Release(out_);
   StartWriter();
 }
 
@@ -273,6 +304,7 @@ void TlsChannel::StartWriter() {
 void TlsChannel::OnWritten(beast::error_code ec, size_t) {
   writing_ = false;
   sending_.clear();
+  Release(sending_);
   if (ec) {
     write_error_ = ec;
     out_.clear();

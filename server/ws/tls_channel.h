@@ -16,11 +16,14 @@
 // writer sends that buffer in order. So records can never be reordered or
 // interleaved on the socket, which would break the stream.
 //
-// Memory: the ciphertext read buffer starts small and grows only when a read
-// fills it, OpenSSL's own record buffers are released while a connection is
-// idle (SSL_MODE_RELEASE_BUFFERS), and a large write is sealed in pieces
-// (kSealLimit) as the socket takes them, so a slow reader of a large message
-// holds at most one piece of ciphertext.
+// Memory: the ciphertext read buffer is small unless reads fill it, OpenSSL's
+// own record buffers are released while a connection is idle
+// (SSL_MODE_RELEASE_BUFFERS), and a large write is sealed in pieces
+// (kSealLimit) as the socket takes the previous one, so a slow reader of a
+// large message holds about two pieces of ciphertext (the rest of one on the
+// socket, the next one sealed), and large ciphertext buffers are given back
+// once drained. A peer that keeps asking for answers (key updates) while
+// never reading fails once they pass a bound.
 //
 // All operations run on the socket's executor (one I/O thread). The channel
 // is shared: the writer's pending send keeps it alive, and the owner closes
@@ -93,7 +96,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
 
   // The batched path. idle(): no ciphertext waits for the socket or is on
   // it, so the caller may send what it seals now itself.
-  bool idle() const { return out_.empty() && !writing_; }
+  bool idle() const { return out_.empty() && !writing_ && !write_error_; }
   // Seals the bytes of [first, last), at most kSealLimit of them, into
   // records; returns how many it took (all of them unless the limit cut
   // them). The records are then pending().
@@ -322,6 +325,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   size_t in_head_ = 0;
   size_t in_tail_ = 0;
   bool in_eof_ = false;
+  bool in_filled_ = false;  // the last read filled the room it had
 
   // Records not yet on the socket, in order; sending_ is on it now.
   std::string out_;

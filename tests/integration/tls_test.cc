@@ -259,6 +259,13 @@ TEST_F(TlsListenerTest, LargeAndSmallFramesArriveWholeAndInOrder) {
     ASSERT_EQ(a.Read(), text);
     ASSERT_EQ(b.Read(), text);
   }
+  // And the other way: large and small messages from a client, re-broadcast.
+  for (size_t size : {200 * 1024, 3, 40 * 1024}) {
+    const std::string text(size, 'm');
+    a.Send(absl::StrCat(R"({"message":")", text, R"("})"));
+    ASSERT_EQ(a.Read(), text);
+    ASSERT_EQ(b.Read(), text);
+  }
 }
 
 // A TLS 1.3 client may ask the server to update its keys; OpenSSL answers
