@@ -611,7 +611,22 @@ size_t WsSession::DropUnsent() {
 }
 
 void WsSession::Finish() {
-  if (closing_state_) closing_state_->timer.cancel();
+  if (writing_ || ws_.next_layer().writing()) {
+    // The read has ended, but a write is still on the socket: a client that
+    // stopped reading and then half-closed (or went quiet) would keep it
+    // there, with this session and its socket, for as long as it keeps its
+    // window shut. The socket goes after the close grace.
+    if (closing_state_ == nullptr) {
+      closing_state_ = std::make_unique<Closing>(Closing{{}, Timer(ws_.get_executor())});
+    }
+    Timer& timer = closing_state_->timer;
+    timer.expires_after(kCloseGrace);
+    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->CloseSocket();
+    });
+  } else if (closing_state_) {
+    closing_state_->timer.cancel();
+  }
   if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;
   registered_ = false;

@@ -9,6 +9,7 @@
 // Frames that Beast's client will not produce (unmasked, reserved bits, bad
 // close codes, lying lengths) are written byte by byte with RawWsClient.
 // Runs under the ctest label `hostile`.
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -721,6 +722,32 @@ TEST_F(Hostile, ClientThatNeverReadsDuringABroadcastStormIsClosed1013) {
   EXPECT_EQ(written_to_slow + metrics().frames_dropped_slow.load() - lost_slow,
             static_cast<uint64_t>(sent));
   EXPECT_EQ(metrics().frames_dropped_gone.load(), lost_gone);
+}
+
+// A client that stops reading while a large frame is on its way, then
+// half-closes: sigd's read ends there, and the write stuck on the client's
+// shut window must not keep the connection (and its session) for as long as
+// the client keeps it shut. It is cut after the close grace, and the frame
+// is counted as lost.
+TEST_F(Hostile, ClientThatStopsReadingAndHalfClosesIsCutAfterTheGrace) {
+  Start([](config::Config& c) { c.max_message_bytes = 16 * 1024 * 1024; });
+  RawWsClient stuck;
+  ASSERT_TRUE(stuck.Connect(port(), "/stuck").ok());
+  const int small = 4096;
+  setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  ASSERT_TRUE(WaitFor([&] { return hub().size() == 2; }));
+  const uint64_t gone = metrics().frames_dropped_gone.load();
+  // More than loopback's socket buffers take while the client reads nothing.
+  ASSERT_TRUE(Broadcast(TextSignal(std::string(12 * 1024 * 1024, 'x'), "/stuck")).ok());
+  // The write is on the socket once its first bytes reach the client.
+  ASSERT_TRUE(WaitFor([&] {
+    int unread = 0;
+    return ioctl(stuck.fd(), FIONREAD, &unread) == 0 && unread > 0;
+  }));
+  shutdown(stuck.fd(), SHUT_WR);
+  ASSERT_TRUE(WaitFor([&] { return hub().size() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return metrics().frames_dropped_gone.load() > gone; }, 15s))
+      << "the write to the half-closed client is still pending";
 }
 
 // A SubscribeSignals stream whose client never calls Read: events pile up in
