@@ -30,6 +30,7 @@
 #include "boost/beast/core/error.hpp"
 #include "boost/beast/core/role.hpp"
 #include "boost/beast/websocket/teardown.hpp"
+#include "server/ws/parked_op.h"
 
 namespace sigd::ws {
 
@@ -65,19 +66,6 @@ class GatedStream {
   bool writing() const { return busy_; }
 
  private:
-  // A write parked while the other party's write is in flight.
-  struct Waiter {
-    virtual ~Waiter() = default;
-    virtual void Resume() = 0;
-  };
-
-  template <typename Self>
-  struct ParkedOp final : Waiter {
-    explicit ParkedOp(Self&& s) : self(std::move(s)) {}
-    void Resume() override { self(); }
-    Self self;
-  };
-
   template <typename ConstBuffers>
   struct WriteOp {
     GatedStream& stream;
@@ -89,7 +77,7 @@ class GatedStream {
       if (stream.busy_) {
         // Parking allocates, but only when a control frame meets a data
         // write, which is rare next to the data writes themselves.
-        stream.waiting_ = std::make_unique<ParkedOp<Self>>(std::move(self));
+        stream.waiting_ = ParkedOp::Park(std::move(self));
         return;
       }
       stream.busy_ = true;
@@ -101,14 +89,14 @@ class GatedStream {
       stream.busy_ = false;
       // The parked write goes on the socket before this one's handler runs,
       // so it cannot be overtaken by a write that handler starts.
-      if (std::unique_ptr<Waiter> next = std::move(stream.waiting_)) next->Resume();
+      if (std::unique_ptr<ParkedOp> next = std::move(stream.waiting_)) next->Resume();
       self.complete(ec, bytes);
     }
   };
 
   NextLayer next_;
   bool busy_ = false;
-  std::unique_ptr<Waiter> waiting_;
+  std::unique_ptr<ParkedOp> waiting_;  // a write parked while the other party's is in flight
 };
 
 // Beast tears the connection down through the layer below (found by ADL there:

@@ -314,7 +314,7 @@ void TlsChannel::OnWritten(beast::error_code ec, size_t) {
   // A parked write goes on once everything is out (it then seals its next
   // piece or completes), or fails with the writer.
   if (waiter_ != nullptr && (write_error_ || idle())) {
-    std::unique_ptr<Waiter> waiter = std::move(waiter_);
+    std::unique_ptr<ParkedOp> waiter = std::move(waiter_);
     waiter->Resume();
   }
 }

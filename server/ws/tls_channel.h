@@ -44,6 +44,7 @@
 #include "boost/asio/compose.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/beast/core/error.hpp"
+#include "server/ws/parked_op.h"
 #include "server/ws/socket.h"
 
 namespace sigd::ws {
@@ -65,7 +66,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   template <typename Handler>
   auto async_handshake(Handler&& handler) {
     return boost::asio::async_compose<Handler, void(boost::beast::error_code)>(
-        HandshakeOp{*this}, handler, socket_);
+        HandshakeOp{{{*this}}}, handler, socket_);
   }
 
   // Decrypted bytes into the first non-empty buffer: handler(error_code,
@@ -82,7 +83,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
       }
     }
     return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
-        ReadOp{*this, first}, handler, socket_);
+        ReadOp{{{*this}}, first}, handler, socket_);
   }
 
   // Seals all of `buffers` and completes once every record sealed so far is
@@ -90,7 +91,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   template <typename ConstBuffers, typename Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
-        WriteOp<ConstBuffers>{*this, buffers, boost::asio::buffer_size(buffers)}, handler,
+        WriteOp<ConstBuffers>{{*this}, buffers, boost::asio::buffer_size(buffers)}, handler,
         socket_);
   }
 
@@ -116,41 +117,38 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   // What an SSL call asks for next.
   enum class Next { kDone, kInput, kFailed };
 
-  struct Waiter {
-    virtual ~Waiter() = default;
-    virtual void Resume() = 0;
-  };
-  template <typename Self>
-  struct ParkedOp final : Waiter {
-    explicit ParkedOp(Self&& s) : self(std::move(s)) {}
-    void Resume() override { self(); }
-    Self self;
-  };
-
-  // Completes `self` with `args` after the initiating function has returned
-  // when `starting`, as Asio's own operations do; at once otherwise.
-  template <typename Op, typename Self, typename... Args>
-  static void CompleteOp(Op& op, Self& self, Args... args) {
-    if (!op.starting) {
-      self.complete(args...);
-      return;
-    }
-    op.starting = false;
-    op.deferred = true;
-    auto executor = op.channel.socket_.get_executor();
-    boost::asio::post(executor, std::move(self));
-  }
-
-  struct HandshakeOp {
+  // Every operation's state: whether its initiating function is still
+  // running, and whether it has been posted to complete.
+  struct OpBase {
     TlsChannel& channel;
     bool starting = true;
     bool deferred = false;
     boost::beast::error_code result;
 
+    // Completing now, while the initiating function runs, would call the
+    // handler inside it: post `self` instead (its next invocation sees
+    // `deferred` and completes), as Asio's own operations do. False when
+    // the operation may complete at once.
+    template <typename Self>
+    bool Defer(Self& self) {
+      if (!starting) return false;
+      starting = false;
+      deferred = true;
+      auto executor = channel.socket_.get_executor();
+      boost::asio::post(executor, std::move(self));
+      return true;
+    }
+  };
+
+  // An operation that makes an SSL call (Derived::Call) until it is done,
+  // reading from the socket whenever OpenSSL needs the peer's bytes, then
+  // completes (Derived::Finish): the handshake, or a read.
+  template <typename Derived>
+  struct InputOp : OpBase {
     template <typename Self>
     void operator()(Self& self) {
       if (deferred) {
-        self.complete(result);
+        derived().Finish(self);
         return;
       }
       Step(self);
@@ -159,79 +157,48 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
     void operator()(Self& self, boost::beast::error_code ec, size_t bytes) {
       starting = false;
       if (!channel.TookInput(ec, bytes)) {
-        self.complete(ec);
+        result = ec;
+        derived().Finish(self);
         return;
       }
       Step(self);
     }
     template <typename Self>
     void Step(Self& self) {
-      switch (channel.Handshake(result)) {
-        case Next::kInput:
-          starting = false;
-          channel.ReadSocket(std::move(self));
-          return;
-        case Next::kDone:
-        case Next::kFailed:
-          CompleteOp(*this, self, result);
-          return;
+      if (derived().Call() == Next::kInput) {
+        starting = false;
+        channel.ReadSocket(std::move(self));
+        return;
       }
+      if (!Defer(self)) derived().Finish(self);
+    }
+    Derived& derived() { return static_cast<Derived&>(*this); }
+  };
+
+  struct HandshakeOp : InputOp<HandshakeOp> {
+    Next Call() { return channel.Handshake(result); }
+    template <typename Self>
+    void Finish(Self& self) {
+      self.complete(result);
     }
   };
 
-  struct ReadOp {
-    TlsChannel& channel;
+  struct ReadOp : InputOp<ReadOp> {
     boost::asio::mutable_buffer buffer;
-    bool starting = true;
-    bool deferred = false;
-    boost::beast::error_code result;
     size_t got = 0;
 
+    Next Call() { return buffer.size() == 0 ? Next::kDone : channel.Read(buffer, got, result); }
     template <typename Self>
-    void operator()(Self& self) {
-      if (deferred) {
-        self.complete(result, got);
-        return;
-      }
-      Step(self);
-    }
-    template <typename Self>
-    void operator()(Self& self, boost::beast::error_code ec, size_t bytes) {
-      starting = false;
-      if (!channel.TookInput(ec, bytes)) {
-        self.complete(ec, size_t{0});
-        return;
-      }
-      Step(self);
-    }
-    template <typename Self>
-    void Step(Self& self) {
-      if (buffer.size() == 0) {
-        CompleteOp(*this, self, result, size_t{0});
-        return;
-      }
-      switch (channel.Read(buffer, got, result)) {
-        case Next::kInput:
-          starting = false;
-          channel.ReadSocket(std::move(self));
-          return;
-        case Next::kDone:
-        case Next::kFailed:
-          CompleteOp(*this, self, result, got);
-          return;
-      }
+    void Finish(Self& self) {
+      self.complete(result, result ? size_t{0} : got);
     }
   };
 
   template <typename ConstBuffers>
-  struct WriteOp {
-    TlsChannel& channel;
+  struct WriteOp : OpBase {
     ConstBuffers buffers;
     size_t total;
     size_t taken = 0;
-    bool starting = true;
-    bool deferred = false;
-    boost::beast::error_code result;
 
     // Started, resumed by the writer (it went idle, or failed), or
     // completing after a post.
@@ -243,23 +210,16 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
       }
       if (channel.write_error_) {
         result = channel.write_error_;
-        CompleteOp(*this, self, result, taken);
-        return;
-      }
-      if (taken < total) {
+      } else if (taken < total) {
         taken += channel.Seal(buffers, taken, result);
-        if (result) {
-          CompleteOp(*this, self, result, taken);
-          return;
-        }
-        channel.StartWriter();
+        if (!result) channel.StartWriter();
       }
-      if (taken == total && channel.idle()) {
-        CompleteOp(*this, self, result, taken);
+      if (result || (taken == total && channel.idle())) {
+        if (!Defer(self)) self.complete(result, taken);
         return;
       }
       starting = false;
-      channel.Park(std::move(self));
+      channel.waiter_ = ParkedOp::Park(std::move(self));
     }
   };
 
@@ -305,10 +265,6 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   // Sends out_ unless a send is on the socket already.
   void StartWriter();
   void OnWritten(boost::beast::error_code ec, size_t bytes);
-  template <typename Self>
-  void Park(Self&& self) {
-    waiter_ = std::make_unique<ParkedOp<std::decay_t<Self>>>(std::forward<Self>(self));
-  }
 
   static int BioWrite(BIO* bio, const char* data, size_t size, size_t* written);
   static int BioRead(BIO* bio, char* data, size_t size, size_t* read);
@@ -332,7 +288,9 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   std::string sending_;
   bool writing_ = false;
   boost::beast::error_code write_error_;
-  std::unique_ptr<Waiter> waiter_;  // a write waiting for the writer
+  // The one write (GatedStream and the HTTP session write one at a time)
+  // waiting for the writer.
+  std::unique_ptr<ParkedOp> waiter_;
 
   // Plaintext gathered into records of up to 16 KiB while sealing.
   size_t seal_taken_ = 0;
