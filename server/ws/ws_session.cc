@@ -516,6 +516,11 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   } else if (closing_ && !close_sent_) {
     DoClose();
   }
+  if (!registered_ && closing_state_ && !writing_ && !ws_.next_layer().writing()) {
+    // Finish armed the close grace for this write, which went out after all:
+    // nothing is left to cut, and the session may go now.
+    closing_state_->timer.cancel();
+  }
 }
 
 void WsSession::KeepAliveTick() {
