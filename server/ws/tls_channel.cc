@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "boost/asio/error.hpp"
 #include "boost/asio/ssl/error.hpp"
@@ -278,9 +279,7 @@ size_t TlsChannel::SealEnd(beast::error_code& ec) {
 
 size_t TlsChannel::SealForSend(const net::const_buffer* first, const net::const_buffer* last,
                                beast::error_code& ec) {
-  SealBegin();
-  for (const net::const_buffer* b = first; b != last && !SealFull(); ++b) SealAdd(*b);
-  return SealEnd(ec);
+  return Seal(std::span<const net::const_buffer>(first, last), 0, ec);
 }
 
 void TlsChannel::Sent(size_t sent) {

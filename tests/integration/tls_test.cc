@@ -49,13 +49,17 @@ sigd::v1::SendSignalRequest Broadcast(const std::string& json) {
 class TlsListenerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(certs_.ok()) << certs_.error(); }
+  // https/wss on the --listen port with the test's server certificate.
+  void UseTls(config::Config& c) const {
+    c.tls_cert = certs_.server_cert();
+    c.tls_key = certs_.server_key();
+  }
   TestCerts certs_;
 };
 
 TEST_F(TlsListenerTest, WssClientsReceiveSignalsAndEachOther) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient a(server.ws_port(), certs_.ca(), "/room?welcome=1");
   ASSERT_TRUE(a.ok()) << a.error().message();
@@ -80,8 +84,7 @@ TEST_F(TlsListenerTest, WssClientsReceiveSignalsAndEachOther) {
 
 TEST_F(TlsListenerTest, HttpsServesFilesAndTheBrowserClient) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   std::ofstream(server.public_dir() / "index.html") << "<h1>secure</h1>";
   for (const std::string target : {"/", "/sigd.js"}) {
@@ -100,8 +103,7 @@ TEST_F(TlsListenerTest, HttpsServesFilesAndTheBrowserClient) {
 
 TEST_F(TlsListenerTest, PlainHttpOnTheTlsPortIsClosedUnanswered) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   net::io_context io;
   tcp::socket socket(io);
@@ -178,8 +180,7 @@ TEST_F(TlsListenerTest, BadTlsSettingsStopTheStartWithTheReason) {
 
 TEST_F(TlsListenerTest, ReloadServesTheNewCertificateAndKeepsOpenClients) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient before(server.ws_port(), certs_.ca(), "/r");
   ASSERT_TRUE(before.ok()) << before.error().message();
@@ -209,8 +210,7 @@ TEST_F(TlsListenerTest, ReloadServesTheNewCertificateAndKeepsOpenClients) {
 
 TEST_F(TlsListenerTest, OversizeMessageOverTlsClosesWith1009) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
     c.max_message_bytes = 1024;
   });
   WssClient client(server.ws_port(), certs_.ca(), "/big");
@@ -222,8 +222,7 @@ TEST_F(TlsListenerTest, OversizeMessageOverTlsClosesWith1009) {
 
 TEST_F(TlsListenerTest, ShutdownClosesWssClientsWith1001) {
   auto server = std::make_unique<TestServer>([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient client(server->ws_port(), certs_.ca(), "/bye");
   ASSERT_TRUE(client.ok()) << client.error().message();
@@ -238,8 +237,7 @@ TEST_F(TlsListenerTest, ShutdownClosesWssClientsWith1001) {
 // whole and in order.
 TEST_F(TlsListenerTest, LargeAndSmallFramesArriveWholeAndInOrder) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
     c.max_message_bytes = 1024 * 1024;
   });
   WssClient a(server.ws_port(), certs_.ca(), "/big");
@@ -273,8 +271,7 @@ TEST_F(TlsListenerTest, LargeAndSmallFramesArriveWholeAndInOrder) {
 // sigd writes, or the client could decrypt nothing after it.
 TEST_F(TlsListenerTest, KeyUpdateTheClientAsksForKeepsTheStreamReadable) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient client(server.ws_port(), certs_.ca(), "/keys");
   ASSERT_TRUE(client.ok()) << client.error().message();
@@ -295,8 +292,7 @@ TEST_F(TlsListenerTest, KeyUpdateTheClientAsksForKeepsTheStreamReadable) {
 // queue's limit, is then closed with 1013, and costs the others nothing.
 TEST_F(TlsListenerTest, StalledWssClientIsClosed1013AndTheOthersGoOn) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
     c.queue_max_bytes = 64 * 1024;
     c.queue_max_frames = 16;
   });
@@ -326,8 +322,7 @@ TEST_F(TlsListenerTest, StalledWssClientIsClosed1013AndTheOthersGoOn) {
 // clients go on.
 TEST_F(TlsListenerTest, RecordThatDoesNotDecryptClosesOnlyItsConnection) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient forger(server.ws_port(), certs_.ca(), "/f");
   ASSERT_TRUE(forger.ok()) << forger.error().message();
@@ -354,8 +349,7 @@ TEST_F(TlsListenerTest, RecordThatDoesNotDecryptClosesOnlyItsConnection) {
 // truncated), nothing waits for the rest of the record.
 TEST_F(TlsListenerTest, ConnectionCutInsideARecordEnds) {
   TestServer server([&](config::Config& c) {
-    c.tls_cert = certs_.server_cert();
-    c.tls_key = certs_.server_key();
+    UseTls(c);
   });
   WssClient client(server.ws_port(), certs_.ca(), "/cut");
   ASSERT_TRUE(client.ok()) << client.error().message();
