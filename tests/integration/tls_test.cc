@@ -1,12 +1,18 @@
 // https and wss on the --listen port (PEM, PKCS#12, reload), and TLS / mutual
 // TLS on the gRPC control plane. Real OpenSSL handshakes on loopback with
 // certificates made for the test.
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -362,6 +368,138 @@ TEST_F(TlsListenerTest, ConnectionCutInsideARecordEnds) {
   net::write(client.socket(), net::buffer(partial));
   client.socket().shutdown(tcp::socket::shutdown_send);
   EXPECT_TRUE(WaitFor([&] { return server.server().hub().size() == 0; }));
+}
+
+// TLS 1.2 record sealing for a test client that writes records OpenSSL's
+// own client would not (AES-128-GCM, the suite the client below insists on).
+class Tls12Sealer {
+ public:
+  // Keys of the client's direction from the established session `tls`.
+  explicit Tls12Sealer(SSL* tls) {
+    unsigned char master[48];
+    const size_t master_len =
+        SSL_SESSION_get_master_key(SSL_get_session(tls), master, sizeof(master));
+    unsigned char seed[13 + 2 * SSL3_RANDOM_SIZE] = "key expansion";
+    SSL_get_server_random(tls, seed + 13, SSL3_RANDOM_SIZE);
+    SSL_get_client_random(tls, seed + 13 + SSL3_RANDOM_SIZE, SSL3_RANDOM_SIZE);
+    // client key, server key, client salt, server salt
+    unsigned char block[2 * 16 + 2 * 4];
+    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr);
+    EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("SHA256"), 0),
+        OSSL_PARAM_construct_octet_string("secret", master, master_len),
+        OSSL_PARAM_construct_octet_string("seed", seed, sizeof(seed)),
+        OSSL_PARAM_construct_end()};
+    ok_ = master_len == sizeof(master) && EVP_KDF_derive(ctx, block, sizeof(block), params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    std::memcpy(key_, block, 16);
+    std::memcpy(salt_, block + 32, 4);
+  }
+  bool ok() const { return ok_; }
+
+  // One record of `type` carrying `plain`, under the next sequence number
+  // (the client's Finished was number 0).
+  std::string Seal(uint8_t type, const std::string& plain) {
+    unsigned char explicit_nonce[8];
+    for (int i = 0; i < 8; ++i) explicit_nonce[i] = static_cast<unsigned char>(seq_ >> (56 - 8 * i));
+    ++seq_;
+    unsigned char nonce[12];
+    std::memcpy(nonce, salt_, 4);
+    std::memcpy(nonce + 4, explicit_nonce, 8);
+    const auto n = static_cast<uint16_t>(plain.size());
+    const unsigned char aad[13] = {explicit_nonce[0], explicit_nonce[1], explicit_nonce[2],
+                                   explicit_nonce[3], explicit_nonce[4], explicit_nonce[5],
+                                   explicit_nonce[6], explicit_nonce[7], type, 3, 3,
+                                   static_cast<unsigned char>(n >> 8),
+                                   static_cast<unsigned char>(n)};
+    const size_t body = 8 + plain.size() + 16;
+    std::string record = {static_cast<char>(type), 3, 3, static_cast<char>(body >> 8),
+                          static_cast<char>(body & 0xff)};
+    record.append(reinterpret_cast<const char*>(explicit_nonce), 8);
+    std::string sealed(plain.size() + 16, '\0');
+    auto* out = reinterpret_cast<unsigned char*>(sealed.data());
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    int len = 0;
+    EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key_, nonce);
+    EVP_EncryptUpdate(ctx, nullptr, &len, aad, sizeof(aad));
+    EVP_EncryptUpdate(ctx, out, &len, reinterpret_cast<const unsigned char*>(plain.data()),
+                      static_cast<int>(plain.size()));
+    EVP_EncryptFinal_ex(ctx, out + len, &len);
+    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + plain.size());
+    EVP_CIPHER_CTX_free(ctx);
+    return record + sealed;
+  }
+
+ private:
+  bool ok_ = false;
+  unsigned char key_[16];
+  unsigned char salt_[4];
+  uint64_t seq_ = 1;
+};
+
+// A TLS 1.2 peer that asks again and again to renegotiate and never reads:
+// OpenSSL refuses each request with an alert and carries on, and each alert
+// waits in sigd behind the full socket. Past sigd's bound on such answers
+// (256 KiB) the connection fails; the other clients go on. (TLS 1.3 key
+// update requests cannot do this: OpenSSL answers any number of them with
+// one update, sent with sigd's next write.)
+TEST_F(TlsListenerTest, PeerThatAsksToRenegotiateAndNeverReadsIsCut) {
+  TestServer server([&](config::Config& c) {
+    UseTls(c);
+  });
+  WssClient other(server.ws_port(), certs_.ca(), "/r");
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  ASSERT_TRUE(WaitFor([&] { return server.server().hub().size() == 1; }));
+
+  net::io_context io;
+  ssl::context context(ssl::context::tls_client);
+  context.load_verify_file(certs_.ca());
+  context.set_verify_mode(ssl::verify_peer);
+  SSL_CTX_set_max_proto_version(context.native_handle(), TLS1_2_VERSION);
+  ASSERT_EQ(SSL_CTX_set_cipher_list(context.native_handle(), "ECDHE-ECDSA-AES128-GCM-SHA256"), 1);
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  const int small = 4096;  // a small window, so that sigd's answers back up soon
+  ASSERT_EQ(setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.ws_port()));
+  timeval tv{5, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  std::unique_ptr<SSL, decltype(&SSL_free)> tls(SSL_new(context.native_handle()), &SSL_free);
+  ASSERT_NE(tls, nullptr);
+  SSL_set_tlsext_host_name(tls.get(), "localhost");
+  ASSERT_EQ(SSL_set_fd(tls.get(), socket.native_handle()), 1);
+  ASSERT_EQ(SSL_connect(tls.get()), 1);
+  ASSERT_EQ(SSL_version(tls.get()), TLS1_2_VERSION);
+  Tls12Sealer sealer(tls.get());
+  ASSERT_TRUE(sealer.ok());
+
+  // A ClientHello's header is all OpenSSL reads of a renegotiation it
+  // refuses; each refusal is an alert record of 31 bytes. Before sigd's
+  // bound is reached, the socket's send buffer (up to tcp_wmem's largest,
+  // 4 MiB here) and the client's receive buffer fill: this many requests
+  // answer 31 MB.
+  const std::string hello("\x01\x00\x00\x00", 4);
+  int asked = 0;
+  bool cut = false;
+  while (asked < 1'000'000 && !cut) {
+    std::string batch;
+    for (int i = 0; i < 100; ++i) batch += sealer.Seal(22, hello);
+    asked += 100;
+    cut = ::send(socket.native_handle(), batch.data(), batch.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(batch.size());
+  }
+  EXPECT_TRUE(cut) << "sigd still read after " << asked << " renegotiation requests";
+  // The connection ends: what sigd sent before, then its end (or a reset,
+  // for what it left unread), not a wait.
+  char buffer[16384];
+  ssize_t got = 1;
+  while (got > 0) got = ::recv(socket.native_handle(), buffer, sizeof(buffer), 0);
+  EXPECT_TRUE(got == 0 || errno == ECONNRESET) << "still open: " << std::strerror(errno);
+  ASSERT_TRUE(server.Send(TextSignal("still served")).ok());
+  EXPECT_EQ(other.Read(), "still served");
 }
 
 class GrpcTlsTest : public TlsListenerTest {
