@@ -443,8 +443,9 @@ class Tls12Sealer {
 // OpenSSL refuses each request with an alert and carries on, and each alert
 // waits in sigd behind the full socket. Past sigd's bound on such answers
 // (256 KiB) the connection fails; the other clients go on. (TLS 1.3 key
-// update requests cannot do this: OpenSSL answers any number of them with
-// one update, sent with sigd's next write.)
+// update requests cannot do this: OpenSSL notes a request and answers it
+// when sigd next writes, so 200,000 of them from a peer that never reads
+// left nothing waiting.)
 TEST_F(TlsListenerTest, PeerThatAsksToRenegotiateAndNeverReadsIsCut) {
   TestServer server([&](config::Config& c) {
     UseTls(c);
