@@ -387,9 +387,9 @@ class Tls12Sealer {
     EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr);
     EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("SHA256"), 0),
-        OSSL_PARAM_construct_octet_string("secret", master, master_len),
-        OSSL_PARAM_construct_octet_string("seed", seed, sizeof(seed)),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, master, master_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed, sizeof(seed)),
         OSSL_PARAM_construct_end()};
     ok_ = master_len == sizeof(master) && EVP_KDF_derive(ctx, block, sizeof(block), params) == 1;
     EVP_KDF_CTX_free(ctx);
