@@ -422,14 +422,16 @@ class Tls12Sealer {
     auto* out = reinterpret_cast<unsigned char*>(sealed.data());
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
     int len = 0;
-    EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key_, nonce);
-    EVP_EncryptUpdate(ctx, nullptr, &len, aad, sizeof(aad));
-    EVP_EncryptUpdate(ctx, out, &len, reinterpret_cast<const unsigned char*>(plain.data()),
-                      static_cast<int>(plain.size()));
-    EVP_EncryptFinal_ex(ctx, out + len, &len);
-    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + plain.size());
+    int tail = 0;
+    const bool sealed_ok =
+        ctx != nullptr && EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key_, nonce) == 1 &&
+        EVP_EncryptUpdate(ctx, nullptr, &len, aad, sizeof(aad)) == 1 &&
+        EVP_EncryptUpdate(ctx, out, &len, reinterpret_cast<const unsigned char*>(plain.data()),
+                          static_cast<int>(plain.size())) == 1 &&
+        EVP_EncryptFinal_ex(ctx, out + len, &tail) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + plain.size()) == 1;
     EVP_CIPHER_CTX_free(ctx);
-    return record + sealed;
+    return sealed_ok ? record + sealed : std::string();  // empty: OpenSSL failed
   }
 
  private:
@@ -483,11 +485,31 @@ TEST_F(TlsListenerTest, PeerThatAsksToRenegotiateAndNeverReadsIsCut) {
   // 4 MiB here) and the client's receive buffer fill: this many requests
   // answer 31 MB.
   const std::string hello("\x01\x00\x00\x00", 4);
-  int asked = 0;
+  // First, two requests one at a time, each answered with its alert while
+  // the connection stays open: sigd takes these records (a record it could
+  // not decrypt would end the connection, and this test would then pass
+  // for the wrong reason).
+  for (int probe = 0; probe < 2; ++probe) {
+    const std::string record = sealer.Seal(22, hello);
+    ASSERT_FALSE(record.empty());
+    ASSERT_EQ(::send(socket.native_handle(), record.data(), record.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(record.size()));
+    constexpr size_t kAlert = 5 + 8 + 2 + 16;  // header, nonce, alert, tag
+    char alert[kAlert];
+    size_t have = 0;
+    while (have < kAlert) {
+      const ssize_t n = ::recv(socket.native_handle(), alert + have, kAlert - have, 0);
+      ASSERT_GT(n, 0) << "no alert came back for request " << probe;
+      have += static_cast<size_t>(n);
+    }
+    EXPECT_EQ(alert[0], 21) << "not an alert record";
+  }
+  int asked = 2;
   bool cut = false;
   while (asked < 1'000'000 && !cut) {
     std::string batch;
     for (int i = 0; i < 100; ++i) batch += sealer.Seal(22, hello);
+    ASSERT_EQ(batch.size(), 100u * (5 + 8 + hello.size() + 16));
     asked += 100;
     cut = ::send(socket.native_handle(), batch.data(), batch.size(), MSG_NOSIGNAL) !=
           static_cast<ssize_t>(batch.size());
