@@ -14,6 +14,76 @@ Hub::Hub(std::vector<boost::asio::any_io_executor> executors, std::vector<ShardI
     shards_.push_back(
         Shard{std::move(executors[i]), i < inboxes.size() ? inboxes[i] : nullptr, {}});
   }
+  util::MutexLock lock(&paths_mu_);
+  load_.assign(shards_.size(), 0);
+}
+
+Hub::Seat& Hub::Seat::operator=(Seat&& other) noexcept {
+  if (this != &other) {
+    Release();
+    hub_ = std::exchange(other.hub_, nullptr);
+    entry_ = other.entry_;
+    shard_ = other.shard_;
+  }
+  return *this;
+}
+
+void Hub::Seat::Release() {
+  if (hub_ == nullptr) return;
+  util::MutexLock lock(&hub_->paths_mu_);
+  hub_->Leave(*entry_, shard_, /*registered=*/false);
+  hub_ = nullptr;
+}
+
+Hub::PathEntry& Hub::EntryFor(std::string_view path) {
+  auto [it, inserted] = paths_.try_emplace(util::ToAbsl(path));
+  if (inserted) {
+    it->second.seated.assign(shards_.size(), 0);
+    it->second.registered.assign(shards_.size(), 0);
+  }
+  return *it;
+}
+
+void Hub::Leave(PathEntry& entry, size_t shard, bool registered) {
+  --(registered ? entry.second.registered : entry.second.seated)[shard];
+  --load_[shard];
+  if (--entry.second.total == 0) paths_.erase(paths_.find(entry.first));
+}
+
+Hub::Seat Hub::Place(std::string_view path) {
+  util::MutexLock lock(&paths_mu_);
+  PathEntry& entry = EntryFor(path);
+  const PathShards& counts = entry.second;
+  // The shard holding most of the path's clients while it has room for one
+  // more; else the least loaded.
+  size_t chosen = shards_.size();
+  uint64_t most = 0;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const uint64_t n = counts.seated[i] + counts.registered[i];
+    if (n > most && n < kPathAffinity) {
+      chosen = i;
+      most = n;
+    }
+  }
+  if (chosen == shards_.size()) {
+    chosen = 0;
+    for (size_t i = 1; i < shards_.size(); ++i) {
+      if (load_[i] < load_[chosen]) chosen = i;
+    }
+  }
+  ++entry.second.seated[chosen];
+  ++entry.second.total;
+  ++load_[chosen];
+  return Seat(this, &entry, chosen);
+}
+
+Hub::Seat Hub::PlaceOn(std::string_view path, size_t shard) {
+  util::MutexLock lock(&paths_mu_);
+  PathEntry& entry = EntryFor(path);
+  ++entry.second.seated[shard];
+  ++entry.second.total;
+  ++load_[shard];
+  return Seat(this, &entry, shard);
 }
 
 void Hub::Post(size_t shard, ShardInbox::Task task) {
@@ -24,7 +94,27 @@ void Hub::Post(size_t shard, ShardInbox::Task task) {
   boost::asio::post(shards_[shard].executor, std::move(task));
 }
 
-void Hub::Register(const std::shared_ptr<Client>& client) {
+void Hub::Register(const std::shared_ptr<Client>& client) { Register(client, Seat()); }
+
+void Hub::Register(const std::shared_ptr<Client>& client, Seat seat) {
+  const size_t shard = client->shard();
+  if (seat.hub_ != nullptr && (seat.shard_ != shard || seat.entry_->first != client->info().path)) {
+    seat = Seat();  // not this client's: given back, and the client counted afresh
+  }
+  {
+    util::MutexLock lock(&paths_mu_);
+    if (seat.hub_ != nullptr) {
+      // The seat's count becomes the registration's.
+      --seat.entry_->second.seated[shard];
+      ++seat.entry_->second.registered[shard];
+      seat.hub_ = nullptr;
+    } else {
+      PathEntry& entry = EntryFor(client->info().path);
+      ++entry.second.registered[shard];
+      ++entry.second.total;
+      ++load_[shard];
+    }
+  }
   {
     util::MutexLock lock(&mu_);
     by_id_.emplace(client->info().id, client);
@@ -48,6 +138,11 @@ void Hub::Unregister(Client& client) {
   members.pop_back();
   if (members.empty()) by_path.erase(it);
   count_.fetch_sub(1, std::memory_order_relaxed);
+  {
+    util::MutexLock lock(&paths_mu_);
+    auto entry = paths_.find(client.info().path);
+    if (entry != paths_.end()) Leave(*entry, client.shard(), /*registered=*/true);
+  }
   // The registry's reference goes last: it may be what keeps `client` alive.
   std::shared_ptr<Client> keep;
   {
@@ -97,6 +192,23 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
     return absl::OkStatus();
   }
 
+  // A path's broadcast goes only to the shards with clients on the path.
+  absl::InlinedVector<size_t, 8> targets;
+  if (scope.path.empty()) {
+    for (size_t i = 0; i < shards_.size(); ++i) targets.push_back(i);
+  } else {
+    util::MutexLock lock(&paths_mu_);
+    auto entry = paths_.find(scope.path);
+    if (entry != paths_.end()) {
+      for (size_t i = 0; i < shards_.size(); ++i) {
+        if (entry->second.registered[i] > 0) targets.push_back(i);
+      }
+    }
+  }
+  if (targets.empty()) {
+    if (done) done(0);
+    return absl::OkStatus();
+  }
   struct Tally {
     std::atomic<size_t> remaining;
     std::atomic<uint64_t> delivered{0};
@@ -105,11 +217,11 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
   std::shared_ptr<Tally> tally;
   if (done) {
     tally = std::make_shared<Tally>();
-    tally->remaining.store(shards_.size());
+    tally->remaining.store(targets.size());
     tally->done = std::move(done);
   }
   auto path = std::make_shared<const std::string>(std::move(scope.path));
-  for (size_t i = 0; i < shards_.size(); ++i) {
+  for (const size_t i : targets) {
     Post(i, [this, i, path, frame, tally] {
       const uint64_t n = DeliverOnShard(i, *path, frame);
       if (tally == nullptr) return;

@@ -6,6 +6,13 @@
 // touched on connect, disconnect and targeted sends) answers lookups and
 // listings.
 //
+// Placement: a new client goes to the shard that already holds its path's
+// clients, until that shard has kPathAffinity of them (then to the shard with
+// the fewest clients). A small path's traffic (a chat room: each message is
+// broadcast to its own path) then stays on one thread, and a path-scoped
+// broadcast posts only to the shards that hold clients on the path, so it
+// wakes no other thread. Paths larger than that spread over every shard.
+//
 //   Hub hub(executors);
 //   hub.Publish({.path = "/news"}, TextFrame("hi"), [](uint64_t n) { ... });
 #ifndef SIGD_SERVER_HUB_HUB_H_
@@ -21,6 +28,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "server/util/mutex.h"
@@ -49,7 +58,44 @@ class Hub {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Both run on the client's shard thread.
+  // Clients of one path kept on one shard, at most.
+  static constexpr uint32_t kPathAffinity = 128;
+
+ private:
+  struct PathShards;
+  using PathEntry = std::pair<const std::string, PathShards>;
+
+ public:
+  // A new client's place: its shard, counted for its path from the choice
+  // (so that clients connecting together land together) until Register takes
+  // it over, or until it is destroyed unused.
+  class Seat {
+   public:
+    Seat() = default;
+    Seat(Seat&& other) noexcept { *this = std::move(other); }
+    Seat& operator=(Seat&& other) noexcept;
+    ~Seat() { Release(); }
+    size_t shard() const { return shard_; }
+
+   private:
+    friend class Hub;
+    Seat(Hub* hub, PathEntry* entry, size_t shard) : hub_(hub), entry_(entry), shard_(shard) {}
+    void Release();
+
+    Hub* hub_ = nullptr;  // null: empty or taken over
+    PathEntry* entry_ = nullptr;
+    size_t shard_ = 0;
+  };
+
+  // Chooses the shard for a new client on `path` (see Placement above).
+  Seat Place(std::string_view path);
+  // Counts a new client on `path` on a shard fixed by the caller (a
+  // connection that cannot move).
+  Seat PlaceOn(std::string_view path, size_t shard);
+
+  // Both run on the client's shard thread. `seat`, if the client has one,
+  // must be on the client's shard and path.
+  void Register(const std::shared_ptr<Client>& client, Seat seat);
   void Register(const std::shared_ptr<Client>& client);
   void Unregister(Client& client);
 
@@ -96,7 +142,22 @@ class Hub {
     absl::flat_hash_map<std::string, std::vector<Client*>> by_path;
   };
 
+  // Per path, per shard: seats not yet registered, and registered clients.
+  struct PathShards {
+    absl::InlinedVector<uint32_t, 4> seated;
+    absl::InlinedVector<uint32_t, 4> registered;
+    uint64_t total = 0;  // of both, on every shard
+  };
+  PathEntry& EntryFor(std::string_view path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(paths_mu_);
+  // Counts one client less on `entry`'s path; forgets the path at zero.
+  void Leave(PathEntry& entry, size_t shard, bool registered)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(paths_mu_);
+
   std::vector<Shard> shards_;
+  mutable util::Mutex paths_mu_;
+  absl::node_hash_map<std::string, PathShards> paths_ ABSL_GUARDED_BY(paths_mu_);
+  // Per shard: clients placed or registered there, on every path.
+  std::vector<uint64_t> load_ ABSL_GUARDED_BY(paths_mu_);
   std::atomic<size_t> count_{0};
   mutable util::Mutex mu_;
   // Keyed by a view of the client's own id: the entry's reference keeps the

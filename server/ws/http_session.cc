@@ -1,5 +1,7 @@
 #include "server/ws/http_session.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/hash/hash.h"
@@ -191,9 +193,49 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
   }
   info.secure = transport_.is_tls();
   info.path = std::move(target->path);
-  SharedDetails& shared = *context_.shared[shard_];
-  info.local_address = util::InternString(shared.strings, FormatEndpoint(local));
-  if (const hub::Query& query = target->query; !query.empty()) {
+  for (const routes::RoutePattern& raw : context_.raw_paths) {
+    if (raw.Matches(info.path)) info.raw = true;
+  }
+  // The upgrade keeps the same deadline: the handshake timeout covers the
+  // request and the upgrade response together.
+  deadline_.cancel();
+  hub::Hub& hub = context_.hub;
+  // A plain connection moves to the shard its path is placed on; a TLS
+  // channel's state stays on the thread that ran its handshake.
+  hub::Hub::Seat seat = transport_.is_tls() || hub.shard_count() == 1
+                            ? hub.PlaceOn(info.path, shard_)
+                            : hub.Place(info.path);
+  const size_t shard = seat.shard();
+  Upgrading upgrading{std::move(info), std::move(target->query), local, std::move(request),
+                      *std::move(ticket), std::move(seat)};
+  if (shard == shard_) {
+    OpenWebSocket(std::move(transport_), context_, std::move(upgrading));
+    return;
+  }
+  // The descriptor is handed to the other shard's io_context; no operation
+  // is pending on it here.
+  const int fd = transport_.socket().release(ec);
+  if (ec) return;
+  Socket socket(*hub.executor(shard).target<net::io_context::executor_type>());
+  socket.assign(local.protocol(), fd, ec);
+  if (ec) {
+    spdlog::warn("could not move a connection to I/O thread {}: {}", shard, ec.message());
+    ::close(fd);
+    return;
+  }
+  hub.Post(shard, [socket = std::move(socket), upgrading = std::move(upgrading),
+                   &context = context_]() mutable {
+    OpenWebSocket(Transport(std::move(socket)), context, std::move(upgrading));
+  });
+}
+
+void HttpSession::OpenWebSocket(Transport transport, Context& context, Upgrading upgrading) {
+  const size_t shard = upgrading.seat.shard();
+  hub::ClientInfo& info = upgrading.info;
+  // On the shard's thread: its interner is used by no other.
+  SharedDetails& shared = *context.shared[shard];
+  info.local_address = util::InternString(shared.strings, FormatEndpoint(upgrading.local));
+  if (const hub::Query& query = upgrading.query; !query.empty()) {
     info.query = shared.queries.Intern(
         absl::Hash<hub::Query>{}(query),
         [&query](const hub::Query& live) { return live == query; },
@@ -201,18 +243,12 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
   }
   for (auto [field, slot] : {std::pair{http::field::user_agent, &info.user_agent},
                              std::pair{http::field::origin, &info.origin}}) {
-    const std::string_view value = request[field];
+    const std::string_view value = upgrading.request[field];
     if (!value.empty()) *slot = util::InternString(shared.strings, value);
   }
-  for (const routes::RoutePattern& raw : context_.raw_paths) {
-    if (raw.Matches(info.path)) info.raw = true;
-  }
-  // The upgrade keeps the same deadline: the handshake timeout covers the
-  // request and the upgrade response together.
-  deadline_.cancel();
-  std::make_shared<WsSession>(std::move(transport_), shard_, context_, std::move(info),
-                              *std::move(ticket))
-      ->Run(std::move(request));
+  std::make_shared<WsSession>(std::move(transport), shard, context, std::move(info),
+                              std::move(upgrading.ticket))
+      ->Run(std::move(upgrading.request), std::move(upgrading.seat));
 }
 
 void HttpSession::ServeStatic(const Request& request) {

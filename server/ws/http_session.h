@@ -36,6 +36,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(boost::beast::error_code ec, size_t bytes);
   // `query_token`: the ?token= parameter, already cut from the target.
   void Upgrade(Request request, std::optional<std::string> query_token);
+  // What an accepted upgrade carries to the shard that will serve it.
+  struct Upgrading {
+    hub::ClientInfo info;  // without the shard's shared details yet
+    hub::Query query;
+    boost::asio::ip::tcp::endpoint local;
+    Request request;
+    Admission::Ticket ticket;
+    hub::Hub::Seat seat;
+  };
+  // On the seat's shard: completes `info` and starts the WebSocket session.
+  static void OpenWebSocket(Transport transport, Context& context, Upgrading upgrading);
   void ServeStatic(const Request& request);
   void ServeEmbedded(const Request& request, const sigd::http::EmbeddedAsset& asset);
   template <typename Response>

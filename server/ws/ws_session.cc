@@ -123,7 +123,8 @@ void WsSession::Enqueue(const hub::Frame& frame) {
   gauges_.queued_bytes.fetch_add(static_cast<int64_t>(frame.size()), std::memory_order_relaxed);
 }
 
-void WsSession::Run(beast::http::request<beast::http::string_body> request) {
+void WsSession::Run(beast::http::request<beast::http::string_body> request,
+                    hub::Hub::Seat seat) {
   const config::Config& config = context_.config;
   // Beast times the upgrade and the close handshake; idle clients are the
   // shard's KeepAliveSweep's (Beast's idle timer would hold an armed wait on
@@ -151,7 +152,7 @@ void WsSession::Run(beast::http::request<beast::http::string_body> request) {
   // Registered before the upgrade response: from the moment the client's
   // socket opens it receives broadcasts and is listed.
   registered_ = true;
-  context_.hub.Register(shared_from_this());
+  context_.hub.Register(shared_from_this(), std::move(seat));
   ws_.async_accept(request, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
 }
 

@@ -53,8 +53,10 @@ class WsSession : public hub::Client,
             hub::ClientInfo info, Admission::Ticket ticket);
   ~WsSession() override;
 
-  // Registers the client, then answers the upgrade.
-  void Run(boost::beast::http::request<boost::beast::http::string_body> request);
+  // Registers the client (in its seat, on this shard), then answers the
+  // upgrade.
+  void Run(boost::beast::http::request<boost::beast::http::string_body> request,
+           hub::Hub::Seat seat);
 
   const hub::ClientInfo& info() const override { return info_; }
   bool Deliver(const hub::Frame& frame) override;

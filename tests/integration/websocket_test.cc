@@ -1,7 +1,9 @@
 // The browser side of sigd, end to end: real Beast WebSocket clients against
 // an in-process server on loopback port 0.
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -149,6 +151,38 @@ TEST(WebSocket, PathReachesEveryClientOnThatPath) {
   SendMarker(server);
   EXPECT_EQ(*a.Read(), kMarker);
   EXPECT_EQ(*other.Read(), kMarker);
+}
+
+// With two I/O threads (TestServer's default), the clients of one path are
+// served by one thread, so that their messages to each other wake no other;
+// a new path goes to the emptier thread. Connections accepted on the other
+// thread are moved there, and work as well.
+TEST(WebSocket, ClientsOfOnePathShareAnIoThread) {
+  TestServer server;
+  ASSERT_EQ(server.server().hub().shard_count(), 2u);
+  auto shard_of = [&](const WsClient& c) {
+    std::shared_ptr<hub::Client> client = server.server().hub().Find(c.client_id());
+    return client == nullptr ? size_t{99} : client->shard();
+  };
+  std::vector<std::unique_ptr<WsClient>> room;
+  for (int i = 0; i < 6; ++i) {
+    room.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(room.back()->Connect(server.ws_port(), "/room?n=" + std::to_string(i)).ok());
+  }
+  const size_t home = shard_of(*room.front());
+  ASSERT_LT(home, 2u);
+  for (const auto& c : room) EXPECT_EQ(shard_of(*c), home);
+  WsClient lobby;
+  ASSERT_TRUE(lobby.Connect(server.ws_port(), "/lobby").ok());
+  EXPECT_EQ(shard_of(lobby), 1 - home);
+  // Every one of them, moved or not, is served in full.
+  ASSERT_TRUE(room[3]->Send(R"({"message":"hello room","path":"/room"})").ok());
+  for (const auto& c : room) EXPECT_EQ(*c->Read(), "hello room");
+  SendMarker(server);
+  EXPECT_EQ(*lobby.Read(), kMarker);
+  auto list = List(server, "/room");
+  ASSERT_EQ(list.clients_size(), 6);
+  for (const auto& client : list.clients()) EXPECT_EQ(client.query().count("n"), 1u);
 }
 
 TEST(WebSocket, OwnPathScopeNarrowsDefaultBroadcast) {

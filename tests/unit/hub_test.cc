@@ -189,6 +189,76 @@ TEST(Hub, ListPagesInIdOrderAndFiltersByPath) {
   for (auto& c : clients) shards.RunOn(c->shard(), [&] { hub.Unregister(*c); });
 }
 
+TEST(Hub, PlacesAPathsClientsTogetherUpToTheLimitThenOnTheLeastLoadedShard) {
+  Shards shards(2);
+  Hub hub(shards.executors());
+  std::vector<Hub::Seat> room;
+  room.push_back(hub.Place("/room"));
+  const size_t home = room.front().shard();
+  for (uint32_t i = 1; i < Hub::kPathAffinity; ++i) {
+    room.push_back(hub.Place("/room"));
+    ASSERT_EQ(room.back().shard(), home) << "client " << i;
+  }
+  // The path's shard is full: the next goes where there are fewer clients,
+  // and so does a new path.
+  Hub::Seat spill = hub.Place("/room");
+  EXPECT_NE(spill.shard(), home);
+  Hub::Seat other = hub.Place("/other");
+  EXPECT_NE(other.shard(), home);
+  // A second path's clients stay with its first.
+  EXPECT_EQ(hub.Place("/other").shard(), other.shard());
+  // A seat given back counts no more: with the room's first shard below the
+  // limit again, the room fills it.
+  room.pop_back();
+  EXPECT_EQ(hub.Place("/room").shard(), home);
+}
+
+TEST(Hub, RegistrationTakesOverItsSeatAndUnregisteringFreesIt) {
+  Shards shards(2);
+  Hub hub(shards.executors());
+  Hub::Seat seat = hub.Place("/a");
+  const size_t home = seat.shard();
+  auto c = std::make_shared<FakeClient>(home, Id("c", 0), "/a", shards);
+  shards.RunOn(home, [&] { hub.Register(c, std::move(seat)); });
+  EXPECT_EQ(hub.Place("/a").shard(), home);  // counted once, as registered
+  // Every client of /b would go to the emptier shard: the other one.
+  EXPECT_NE(hub.Place("/b").shard(), home);
+  shards.RunOn(home, [&] { hub.Unregister(*c); });
+  // Nothing is left counted: both shards are empty, and a new path goes to
+  // the first.
+  EXPECT_EQ(hub.Place("/c").shard(), 0u);
+}
+
+TEST(Hub, PathBroadcastWaitsOnlyForShardsWithClientsOnThePath) {
+  Shards shards(2, /*inboxes=*/true);
+  Hub hub(shards.executors(), shards.inboxes());
+  auto c = std::make_shared<FakeClient>(0, Id("c", 0), "/a", shards);
+  shards.RunOn(0, [&] { hub.Register(c); });
+  // Shard 1 is busy until released: a broadcast that needed it would wait.
+  std::latch release(1);
+  std::latch blocked(1);
+  hub.Post(1, [&] {
+    blocked.count_down();
+    release.wait();
+  });
+  blocked.wait();
+  std::atomic<int64_t> on_a{-1}, nowhere{-1};
+  ASSERT_TRUE(hub.Publish({.path = "/a"}, TextFrame("a"), [&](uint64_t n) { on_a = n; }).ok());
+  ASSERT_TRUE(
+      hub.Publish({.path = "/nobody"}, TextFrame("b"), [&](uint64_t n) { nowhere = n; }).ok());
+  const bool answered = WaitFor([&] { return on_a.load() >= 0 && nowhere.load() >= 0; });
+  release.count_down();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(on_a.load(), 1);
+  EXPECT_EQ(nowhere.load(), 0);
+  // A broadcast to every path still reaches every shard.
+  std::atomic<int64_t> all{-1};
+  ASSERT_TRUE(hub.Publish({}, TextFrame("all"), [&](uint64_t n) { all = n; }).ok());
+  ASSERT_TRUE(WaitFor([&] { return all.load() >= 0; }));
+  EXPECT_EQ(all.load(), 1);
+  shards.RunOn(0, [&] { hub.Unregister(*c); });
+}
+
 // Many threads at once: publishers broadcast (everywhere, per path, to one
 // client), churn threads connect and disconnect clients on their shards, and
 // listers page through ListClients. Clients that stay for the whole run must
