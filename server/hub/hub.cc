@@ -192,10 +192,14 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
     return absl::OkStatus();
   }
 
-  // A path's broadcast goes only to the shards with clients on the path.
+  // A broadcast goes only to the shards with clients in its scope: it wakes
+  // no thread that has nothing to do for it.
   absl::InlinedVector<size_t, 8> targets;
   if (scope.path.empty()) {
-    for (size_t i = 0; i < shards_.size(); ++i) targets.push_back(i);
+    util::MutexLock lock(&paths_mu_);
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      if (load_[i] > 0) targets.push_back(i);
+    }
   } else {
     util::MutexLock lock(&paths_mu_);
     auto entry = paths_.find(scope.path);

@@ -8,10 +8,10 @@
 //
 // Placement: a new client goes to the shard that already holds its path's
 // clients, until that shard has kPathAffinity of them (then to the shard with
-// the fewest clients). A small path's traffic (a chat room: each message is
-// broadcast to its own path) then stays on one thread, and a path-scoped
-// broadcast posts only to the shards that hold clients on the path, so it
-// wakes no other thread. Paths larger than that spread over every shard.
+// the fewest clients). A small path's traffic then stays on one thread: a
+// broadcast posts only to the shards that hold clients in its scope (on its
+// path, or at all), so it wakes no other thread. Paths larger than that
+// spread over every shard.
 //
 //   Hub hub(executors);
 //   hub.Publish({.path = "/news"}, TextFrame("hi"), [](uint64_t n) { ... });

@@ -229,12 +229,13 @@ TEST(Hub, RegistrationTakesOverItsSeatAndUnregisteringFreesIt) {
   EXPECT_EQ(hub.Place("/c").shard(), 0u);
 }
 
-TEST(Hub, PathBroadcastWaitsOnlyForShardsWithClientsOnThePath) {
+TEST(Hub, BroadcastWaitsOnlyForShardsWithClientsInItsScope) {
   Shards shards(2, /*inboxes=*/true);
   Hub hub(shards.executors(), shards.inboxes());
   auto c = std::make_shared<FakeClient>(0, Id("c", 0), "/a", shards);
   shards.RunOn(0, [&] { hub.Register(c); });
-  // Shard 1 is busy until released: a broadcast that needed it would wait.
+  // Shard 1, which has no clients, is busy until released: a broadcast that
+  // went to it would wait.
   std::latch release(1);
   std::latch blocked(1);
   hub.Post(1, [&] {
@@ -242,21 +243,27 @@ TEST(Hub, PathBroadcastWaitsOnlyForShardsWithClientsOnThePath) {
     release.wait();
   });
   blocked.wait();
-  std::atomic<int64_t> on_a{-1}, nowhere{-1};
+  std::atomic<int64_t> on_a{-1}, nowhere{-1}, all{-1};
   ASSERT_TRUE(hub.Publish({.path = "/a"}, TextFrame("a"), [&](uint64_t n) { on_a = n; }).ok());
   ASSERT_TRUE(
       hub.Publish({.path = "/nobody"}, TextFrame("b"), [&](uint64_t n) { nowhere = n; }).ok());
-  const bool answered = WaitFor([&] { return on_a.load() >= 0 && nowhere.load() >= 0; });
+  ASSERT_TRUE(hub.Publish({}, TextFrame("all"), [&](uint64_t n) { all = n; }).ok());
+  const bool answered =
+      WaitFor([&] { return on_a.load() >= 0 && nowhere.load() >= 0 && all.load() >= 0; });
   release.count_down();
   ASSERT_TRUE(answered);
   EXPECT_EQ(on_a.load(), 1);
   EXPECT_EQ(nowhere.load(), 0);
-  // A broadcast to every path still reaches every shard.
-  std::atomic<int64_t> all{-1};
+  EXPECT_EQ(all.load(), 1);
+  // Once shard 1 has a client, a broadcast to every path reaches it too.
+  auto d = std::make_shared<FakeClient>(1, Id("d", 0), "/b", shards);
+  shards.RunOn(1, [&] { hub.Register(d); });
+  all = -1;
   ASSERT_TRUE(hub.Publish({}, TextFrame("all"), [&](uint64_t n) { all = n; }).ok());
   ASSERT_TRUE(WaitFor([&] { return all.load() >= 0; }));
-  EXPECT_EQ(all.load(), 1);
+  EXPECT_EQ(all.load(), 2);
   shards.RunOn(0, [&] { hub.Unregister(*c); });
+  shards.RunOn(1, [&] { hub.Unregister(*d); });
 }
 
 // Many threads at once: publishers broadcast (everywhere, per path, to one
