@@ -1,5 +1,6 @@
 // Accepts TCP connections on the --listen port and hands each to an HTTP
-// session on the next shard (I/O thread), round robin.
+// session on the next shard (I/O thread), round robin. A WebSocket upgrade
+// may then move to its path's shard (hub::Hub::Place).
 #ifndef SIGD_SERVER_WS_LISTENER_H_
 #define SIGD_SERVER_WS_LISTENER_H_
 
