@@ -8,20 +8,27 @@
 
 namespace sigd::hub {
 
-Hub::Hub(std::vector<boost::asio::any_io_executor> executors, std::vector<ShardInbox*> inboxes) {
+Hub::Hub(std::vector<boost::asio::any_io_executor> executors, std::vector<ShardInbox*> inboxes)
+    : placement_(std::make_shared<Placement>(executors.size())) {
   shards_.reserve(executors.size());
   for (size_t i = 0; i < executors.size(); ++i) {
     shards_.push_back(
         Shard{std::move(executors[i]), i < inboxes.size() ? inboxes[i] : nullptr, {}});
   }
-  util::MutexLock lock(&paths_mu_);
-  load_.assign(shards_.size(), 0);
+}
+
+void Hub::Post(size_t shard, ShardInbox::Task task) {
+  if (ShardInbox* inbox = shards_[shard].inbox; inbox != nullptr) {
+    inbox->Post(std::move(task));
+    return;
+  }
+  boost::asio::post(shards_[shard].executor, std::move(task));
 }
 
 Hub::Seat& Hub::Seat::operator=(Seat&& other) noexcept {
   if (this != &other) {
     Release();
-    hub_ = std::exchange(other.hub_, nullptr);
+    placement_ = std::move(other.placement_);
     entry_ = other.entry_;
     shard_ = other.shard_;
   }
@@ -29,31 +36,34 @@ Hub::Seat& Hub::Seat::operator=(Seat&& other) noexcept {
 }
 
 void Hub::Seat::Release() {
-  if (hub_ == nullptr) return;
-  util::MutexLock lock(&hub_->paths_mu_);
-  hub_->Leave(*entry_, shard_, /*registered=*/false);
-  hub_ = nullptr;
+  if (placement_ == nullptr) return;
+  {
+    util::MutexLock lock(&placement_->mu);
+    placement_->Leave(*entry_, shard_, /*registered=*/false);
+  }
+  placement_.reset();
 }
 
-Hub::PathEntry& Hub::EntryFor(std::string_view path) {
-  auto [it, inserted] = paths_.try_emplace(util::ToAbsl(path));
+Hub::PathEntry& Hub::Placement::EntryFor(std::string_view path) {
+  auto [it, inserted] = paths.try_emplace(util::ToAbsl(path));
   if (inserted) {
-    it->second.seated.assign(shards_.size(), 0);
-    it->second.registered.assign(shards_.size(), 0);
+    it->second.seated.assign(load.size(), 0);
+    it->second.registered.assign(load.size(), 0);
   }
   return *it;
 }
 
-void Hub::Leave(PathEntry& entry, size_t shard, bool registered) {
+void Hub::Placement::Leave(PathEntry& entry, size_t shard, bool registered) {
   --(registered ? entry.second.registered : entry.second.seated)[shard];
-  --load_[shard];
-  if (--entry.second.total == 0) paths_.erase(paths_.find(entry.first));
+  --load[shard];
+  if (--entry.second.total == 0) paths.erase(paths.find(entry.first));
 }
 
 Hub::Seat Hub::Place(std::string_view path) {
-  util::MutexLock lock(&paths_mu_);
-  PathEntry& entry = EntryFor(path);
-  const PathShards& counts = entry.second;
+  Placement& p = *placement_;
+  util::MutexLock lock(&p.mu);
+  PathEntry& entry = p.EntryFor(path);
+  PathShards& counts = entry.second;
   // The shard holding most of the path's clients while it has room for one
   // more; else the least loaded.
   size_t chosen = shards_.size();
@@ -68,51 +78,47 @@ Hub::Seat Hub::Place(std::string_view path) {
   if (chosen == shards_.size()) {
     chosen = 0;
     for (size_t i = 1; i < shards_.size(); ++i) {
-      if (load_[i] < load_[chosen]) chosen = i;
+      if (p.load[i] < p.load[chosen]) chosen = i;
     }
   }
-  ++entry.second.seated[chosen];
-  ++entry.second.total;
-  ++load_[chosen];
-  return Seat(this, &entry, chosen);
+  ++counts.seated[chosen];
+  ++counts.total;
+  ++p.load[chosen];
+  return Seat(placement_, &entry, chosen);
 }
 
 Hub::Seat Hub::PlaceOn(std::string_view path, size_t shard) {
-  util::MutexLock lock(&paths_mu_);
-  PathEntry& entry = EntryFor(path);
+  Placement& p = *placement_;
+  util::MutexLock lock(&p.mu);
+  PathEntry& entry = p.EntryFor(path);
   ++entry.second.seated[shard];
   ++entry.second.total;
-  ++load_[shard];
-  return Seat(this, &entry, shard);
-}
-
-void Hub::Post(size_t shard, ShardInbox::Task task) {
-  if (ShardInbox* inbox = shards_[shard].inbox; inbox != nullptr) {
-    inbox->Post(std::move(task));
-    return;
-  }
-  boost::asio::post(shards_[shard].executor, std::move(task));
+  ++p.load[shard];
+  return Seat(placement_, &entry, shard);
 }
 
 void Hub::Register(const std::shared_ptr<Client>& client) { Register(client, Seat()); }
 
 void Hub::Register(const std::shared_ptr<Client>& client, Seat seat) {
   const size_t shard = client->shard();
-  if (seat.hub_ != nullptr && (seat.shard_ != shard || seat.entry_->first != client->info().path)) {
+  if (seat.placement_ != nullptr &&
+      (seat.placement_ != placement_ || seat.shard_ != shard ||
+       seat.entry_->first != client->info().path)) {
     seat = Seat();  // not this client's: given back, and the client counted afresh
   }
   {
-    util::MutexLock lock(&paths_mu_);
-    if (seat.hub_ != nullptr) {
+    Placement& p = *placement_;
+    util::MutexLock lock(&p.mu);
+    if (seat.placement_ != nullptr) {
       // The seat's count becomes the registration's.
       --seat.entry_->second.seated[shard];
       ++seat.entry_->second.registered[shard];
-      seat.hub_ = nullptr;
+      seat.placement_.reset();  // the hub holds the table too: nothing is freed here
     } else {
-      PathEntry& entry = EntryFor(client->info().path);
+      PathEntry& entry = p.EntryFor(client->info().path);
       ++entry.second.registered[shard];
       ++entry.second.total;
-      ++load_[shard];
+      ++p.load[shard];
     }
   }
   {
@@ -139,9 +145,10 @@ void Hub::Unregister(Client& client) {
   if (members.empty()) by_path.erase(it);
   count_.fetch_sub(1, std::memory_order_relaxed);
   {
-    util::MutexLock lock(&paths_mu_);
-    auto entry = paths_.find(client.info().path);
-    if (entry != paths_.end()) Leave(*entry, client.shard(), /*registered=*/true);
+    Placement& p = *placement_;
+    util::MutexLock lock(&p.mu);
+    auto entry = p.paths.find(client.info().path);
+    if (entry != p.paths.end()) p.Leave(*entry, client.shard(), /*registered=*/true);
   }
   // The registry's reference goes last: it may be what keeps `client` alive.
   std::shared_ptr<Client> keep;
@@ -195,15 +202,16 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
   // A broadcast goes only to the shards with clients in its scope: it wakes
   // no thread that has nothing to do for it.
   absl::InlinedVector<size_t, 8> targets;
+  Placement& p = *placement_;
   if (scope.path.empty()) {
-    util::MutexLock lock(&paths_mu_);
+    util::MutexLock lock(&p.mu);
     for (size_t i = 0; i < shards_.size(); ++i) {
-      if (load_[i] > 0) targets.push_back(i);
+      if (p.load[i] > 0) targets.push_back(i);
     }
   } else {
-    util::MutexLock lock(&paths_mu_);
-    auto entry = paths_.find(scope.path);
-    if (entry != paths_.end()) {
+    util::MutexLock lock(&p.mu);
+    auto entry = p.paths.find(scope.path);
+    if (entry != p.paths.end()) {
       for (size_t i = 0; i < shards_.size(); ++i) {
         if (entry->second.registered[i] > 0) targets.push_back(i);
       }

@@ -62,27 +62,30 @@ class Hub {
   static constexpr uint32_t kPathAffinity = 128;
 
  private:
+  struct Placement;
   struct PathShards;
   using PathEntry = std::pair<const std::string, PathShards>;
 
  public:
   // A new client's place: its shard, counted for its path from the choice
   // (so that clients connecting together land together) until Register takes
-  // it over, or until it is destroyed unused.
+  // it over, or until it is destroyed unused. It may outlive the hub (a task
+  // queued for a shard at shutdown).
   class Seat {
    public:
     Seat() = default;
-    Seat(Seat&& other) noexcept { *this = std::move(other); }
+    Seat(Seat&& other) noexcept = default;
     Seat& operator=(Seat&& other) noexcept;
     ~Seat() { Release(); }
     size_t shard() const { return shard_; }
 
    private:
     friend class Hub;
-    Seat(Hub* hub, PathEntry* entry, size_t shard) : hub_(hub), entry_(entry), shard_(shard) {}
+    Seat(std::shared_ptr<Placement> placement, PathEntry* entry, size_t shard)
+        : placement_(std::move(placement)), entry_(entry), shard_(shard) {}
     void Release();
 
-    Hub* hub_ = nullptr;  // null: empty or taken over
+    std::shared_ptr<Placement> placement_;  // null: empty or taken over
     PathEntry* entry_ = nullptr;
     size_t shard_ = 0;
   };
@@ -148,16 +151,20 @@ class Hub {
     absl::InlinedVector<uint32_t, 4> registered;
     uint64_t total = 0;  // of both, on every shard
   };
-  PathEntry& EntryFor(std::string_view path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(paths_mu_);
-  // Counts one client less on `entry`'s path; forgets the path at zero.
-  void Leave(PathEntry& entry, size_t shard, bool registered)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(paths_mu_);
+  struct Placement {
+    explicit Placement(size_t shards) : load(shards, 0) {}
+    PathEntry& EntryFor(std::string_view path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+    // Counts one client less on `entry`'s path; forgets the path at zero.
+    void Leave(PathEntry& entry, size_t shard, bool registered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+    util::Mutex mu;
+    absl::node_hash_map<std::string, PathShards> paths ABSL_GUARDED_BY(mu);
+    // Per shard: clients placed or registered there, on every path.
+    std::vector<uint64_t> load ABSL_GUARDED_BY(mu);
+  };
 
   std::vector<Shard> shards_;
-  mutable util::Mutex paths_mu_;
-  absl::node_hash_map<std::string, PathShards> paths_ ABSL_GUARDED_BY(paths_mu_);
-  // Per shard: clients placed or registered there, on every path.
-  std::vector<uint64_t> load_ ABSL_GUARDED_BY(paths_mu_);
+  const std::shared_ptr<Placement> placement_;
   std::atomic<size_t> count_{0};
   mutable util::Mutex mu_;
   // Keyed by a view of the client's own id: the entry's reference keeps the
