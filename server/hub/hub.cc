@@ -53,6 +53,12 @@ Hub::PathEntry& Hub::Placement::EntryFor(std::string_view path) {
   return *it;
 }
 
+void Hub::Placement::Join(PathEntry& entry, size_t shard, bool registered) {
+  ++(registered ? entry.second.registered : entry.second.seated)[shard];
+  ++load[shard];
+  ++entry.second.total;
+}
+
 void Hub::Placement::Leave(PathEntry& entry, size_t shard, bool registered) {
   --(registered ? entry.second.registered : entry.second.seated)[shard];
   --load[shard];
@@ -81,9 +87,7 @@ Hub::Seat Hub::Place(std::string_view path) {
       if (p.load[i] < p.load[chosen]) chosen = i;
     }
   }
-  ++counts.seated[chosen];
-  ++counts.total;
-  ++p.load[chosen];
+  p.Join(entry, chosen, /*registered=*/false);
   return Seat(placement_, &entry, chosen);
 }
 
@@ -91,9 +95,7 @@ Hub::Seat Hub::PlaceOn(std::string_view path, size_t shard) {
   Placement& p = *placement_;
   util::MutexLock lock(&p.mu);
   PathEntry& entry = p.EntryFor(path);
-  ++entry.second.seated[shard];
-  ++entry.second.total;
-  ++p.load[shard];
+  p.Join(entry, shard, /*registered=*/false);
   return Seat(placement_, &entry, shard);
 }
 
@@ -115,10 +117,7 @@ void Hub::Register(const std::shared_ptr<Client>& client, Seat seat) {
       ++seat.entry_->second.registered[shard];
       seat.placement_.reset();  // the hub holds the table too: nothing is freed here
     } else {
-      PathEntry& entry = p.EntryFor(client->info().path);
-      ++entry.second.registered[shard];
-      ++entry.second.total;
-      ++p.load[shard];
+      p.Join(p.EntryFor(client->info().path), shard, /*registered=*/true);
     }
   }
   {
@@ -202,16 +201,14 @@ absl::Status Hub::Publish(Scope scope, Frame frame, Done done) {
   // A broadcast goes only to the shards with clients in its scope: it wakes
   // no thread that has nothing to do for it.
   absl::InlinedVector<size_t, 8> targets;
-  Placement& p = *placement_;
-  if (scope.path.empty()) {
+  {
+    Placement& p = *placement_;
     util::MutexLock lock(&p.mu);
-    for (size_t i = 0; i < shards_.size(); ++i) {
-      if (p.load[i] > 0) targets.push_back(i);
-    }
-  } else {
-    util::MutexLock lock(&p.mu);
-    auto entry = p.paths.find(scope.path);
-    if (entry != p.paths.end()) {
+    if (scope.path.empty()) {
+      for (size_t i = 0; i < shards_.size(); ++i) {
+        if (p.load[i] > 0) targets.push_back(i);
+      }
+    } else if (auto entry = p.paths.find(scope.path); entry != p.paths.end()) {
       for (size_t i = 0; i < shards_.size(); ++i) {
         if (entry->second.registered[i] > 0) targets.push_back(i);
       }

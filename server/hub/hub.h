@@ -154,6 +154,8 @@ class Hub {
   struct Placement {
     explicit Placement(size_t shards) : load(shards, 0) {}
     PathEntry& EntryFor(std::string_view path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+    // Counts one client more on `entry`'s path, seated or registered.
+    void Join(PathEntry& entry, size_t shard, bool registered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
     // Counts one client less on `entry`'s path; forgets the path at zero.
     void Leave(PathEntry& entry, size_t shard, bool registered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 

@@ -215,12 +215,13 @@ void HttpSession::Upgrade(Request request, std::optional<std::string> query_toke
   // The descriptor is handed to the other shard's io_context; no operation
   // is pending on it here.
   const int fd = transport_.socket().release(ec);
-  if (ec) return;
   Socket socket(*hub.executor(shard).target<net::io_context::executor_type>());
-  socket.assign(local.protocol(), fd, ec);
+  if (!ec) socket.assign(local.protocol(), fd, ec);
   if (ec) {
+    // The connection is dropped unanswered (release leaves it open on failure;
+    // the transport then closes it): log it, as nothing else would.
     spdlog::warn("could not move a connection to I/O thread {}: {}", shard, ec.message());
-    ::close(fd);
+    if (fd >= 0 && !transport_.socket().is_open()) ::close(fd);
     return;
   }
   hub.Post(shard, [socket = std::move(socket), upgrading = std::move(upgrading),
