@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/protocol/inbound_message.h"
+#include "server/protocol/json_scan.h"
 
 namespace sigd::protocol {
 
@@ -28,6 +29,23 @@ std::string WelcomeFrame(std::string_view client_id) {
 }
 
 absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth) {
+  JsonScanner scan(json_text, max_depth);
+  std::string compact;
+  std::string_view string_value;
+  if (scan.Peek() == '"') {
+    if (scan.String(&string_value) && scan.AtEndAfterSpace()) {
+      return JsonScanner::Decode(string_value);
+    }
+  } else if (scan.Value(0, &compact) && scan.AtEndAfterSpace()) {
+    return compact;
+  }
+  return detail::FrameFromJsonTextWithTree(json_text, max_depth);
+}
+
+namespace detail {
+
+absl::StatusOr<std::string> FrameFromJsonTextWithTree(std::string_view json_text,
+                                                      int max_depth) {
   if (!WithinJsonDepth(json_text, max_depth)) {
     return absl::InvalidArgumentError(
         absl::StrCat("JSON nested deeper than ", max_depth, " levels"));
@@ -43,4 +61,5 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
   return DumpCompact(value);
 }
 
+}  // namespace detail
 }  // namespace sigd::protocol

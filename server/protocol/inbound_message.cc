@@ -1,10 +1,12 @@
 #include "server/protocol/inbound_message.h"
 
 #include "absl/status/status.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/protocol/frames.h"
+#include "server/protocol/json_scan.h"
 
 namespace sigd::protocol {
 
@@ -43,7 +45,95 @@ bool WithinJsonDepth(std::string_view text, int max_depth) {
   return true;
 }
 
+namespace {
+
+// The envelope's keys, matched case-insensitively.
+enum class Field { kMessage, kPath, kClientId, kDirect, kOther };
+
+// `key` equals the lowercase `name` but for the case of its ASCII letters.
+bool EqualsLower(std::string_view key, std::string_view name) {
+  if (key.size() != name.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (absl::ascii_tolower(static_cast<unsigned char>(key[i])) != name[i]) return false;
+  }
+  return true;
+}
+
+Field FieldOf(std::string_view token) {
+  const std::string_view key = token.substr(1, token.size() - 2);
+  if (EqualsLower(key, "message")) return Field::kMessage;
+  if (EqualsLower(key, "path")) return Field::kPath;
+  if (EqualsLower(key, "clientid")) return Field::kClientId;
+  if (EqualsLower(key, "direct")) return Field::kDirect;
+  return Field::kOther;
+}
+
+// The envelope has a handful of keys; more than this goes to nlohmann.
+constexpr size_t kMaxEnvelopeKeys = 32;
+
+// ParseInbound's fast path (json_scan.h): false when the scanner declines,
+// and then `out` is to be thrown away.
+bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
+  JsonScanner scan(text, max_depth);
+  if (max_depth < 1 || !scan.Consume('{')) return false;
+  absl::InlinedVector<std::string_view, 4> keys;
+  bool seen[4] = {false, false, false, false};
+  std::string_view string_message;  // the token, when the message is a string
+  if (scan.Peek() == '}') return false;  // no message: nlohmann says so
+  do {
+    std::string_view key;
+    if (!scan.String(&key) || !scan.Consume(':')) return false;
+    if (keys.size() == kMaxEnvelopeKeys) return false;
+    for (std::string_view earlier : keys) {
+      if (earlier == key) return false;  // nlohmann keeps the last value
+    }
+    keys.push_back(key);
+    Field field = FieldOf(key);
+    if (field != Field::kOther && seen[static_cast<int>(field)]) field = Field::kOther;
+    if (field != Field::kOther) seen[static_cast<int>(field)] = true;
+    std::string_view token;
+    switch (field) {
+      case Field::kMessage:
+        if (scan.Peek() == '"') {
+          if (!scan.String(&string_message)) return false;
+        } else if (!scan.Value(1, &out.message_json)) {
+          return false;
+        }
+        break;
+      case Field::kPath:
+      case Field::kClientId:
+        if (!scan.String(&token)) return false;  // not a string: nlohmann's error
+        (field == Field::kPath ? out.path : out.client_id) = JsonScanner::Decode(token);
+        break;
+      case Field::kDirect:
+        if (!scan.Boolean(&out.direct)) return false;
+        break;
+      case Field::kOther:
+        if (!scan.Value(1, nullptr)) return false;
+        break;
+    }
+  } while (scan.Consume(','));
+  if (!scan.Consume('}') || !scan.AtEndAfterSpace() || !seen[0]) return false;
+  if (!string_message.empty()) {
+    out.message_json = std::string(string_message);
+    out.frame = JsonScanner::Decode(string_message);
+  } else {
+    out.frame = out.message_json;
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<InboundMessage> ParseInbound(std::string_view text, int max_depth) {
+  InboundMessage out;
+  if (ScanInbound(text, max_depth, out)) return out;
+  return detail::ParseInboundWithTree(text, max_depth);
+}
+
+namespace detail {
+
+absl::StatusOr<InboundMessage> ParseInboundWithTree(std::string_view text, int max_depth) {
   // The frame itself is one level; the message value may use the rest.
   if (!WithinJsonDepth(text, max_depth)) {
     return absl::InvalidArgumentError(
@@ -94,4 +184,5 @@ absl::StatusOr<InboundMessage> ParseInbound(std::string_view text, int max_depth
   return out;
 }
 
+}  // namespace detail
 }  // namespace sigd::protocol

@@ -31,9 +31,16 @@ struct InboundMessage {
 };
 
 // InvalidArgument with a human-readable reason for anything that is not a
-// valid inbound message.
+// valid inbound message. Most messages take a one-pass scan (json_scan.h);
+// the rest, and every error, nlohmann-json's parse tree.
 absl::StatusOr<InboundMessage> ParseInbound(std::string_view text,
                                             int max_depth = kDefaultMaxJsonDepth);
+
+namespace detail {
+// ParseInbound through nlohmann-json's parse tree alone: what the fast path
+// must agree with (the fuzz target compares them).
+absl::StatusOr<InboundMessage> ParseInboundWithTree(std::string_view text, int max_depth);
+}  // namespace detail
 
 // Checks that `text` nests arrays/objects no deeper than max_depth, without
 // parsing it (strings and escapes are skipped correctly).

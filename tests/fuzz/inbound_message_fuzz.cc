@@ -6,7 +6,8 @@
 // round trip unchanged; the outgoing frame is the raw text of a string message
 // and the compact JSON of anything else; and keys match case-insensitively:
 // the accepted message rebuilt with differently cased keys parses to the same
-// result.
+// result. And the one-pass scan (json_scan.h) agrees with nlohmann-json's
+// parse tree on every input: the same result, or the same error.
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -77,6 +78,32 @@ void CheckAccepted(std::string_view text, int max_depth, const InboundMessage& m
              "recased keys changed the result");
 }
 
+template <typename T>
+bool SameOutcome(const absl::StatusOr<T>& a, const absl::StatusOr<T>& b) {
+  return a.ok() == b.ok() && (a.ok() ? true : a.status() == b.status());
+}
+
+void CheckAgreesWithTree(std::string_view text, int max_depth,
+                         const absl::StatusOr<InboundMessage>& m) {
+  const absl::StatusOr<InboundMessage> tree =
+      sigd::protocol::detail::ParseInboundWithTree(text, max_depth);
+  FUZZ_CHECK(SameOutcome(m, tree), "ParseInbound: scan and tree disagree on acceptance: %s / %s",
+             std::string(m.status().message()).c_str(),
+             std::string(tree.status().message()).c_str());
+  if (m.ok()) {
+    FUZZ_CHECK(m->message_json == tree->message_json && m->frame == tree->frame &&
+                   m->path == tree->path && m->client_id == tree->client_id &&
+                   m->direct == tree->direct,
+               "ParseInbound: scan and tree disagree: %s against %s", m->message_json.c_str(),
+               tree->message_json.c_str());
+  }
+  const absl::StatusOr<std::string> frame = sigd::protocol::FrameFromJsonText(text, max_depth);
+  const absl::StatusOr<std::string> frame_tree =
+      sigd::protocol::detail::FrameFromJsonTextWithTree(text, max_depth);
+  FUZZ_CHECK(SameOutcome(frame, frame_tree) && (!frame.ok() || *frame == *frame_tree),
+             "FrameFromJsonText: scan and tree disagree");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -88,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const bool within = sigd::protocol::WithinJsonDepth(text, max_depth);
   absl::StatusOr<InboundMessage> m = sigd::protocol::ParseInbound(text, max_depth);
+  CheckAgreesWithTree(text, max_depth, m);
   if (!within) FUZZ_CHECK(!m.ok(), "input over the depth limit was accepted");
   if (m.ok()) {
     CheckAccepted(text, max_depth, *m);

@@ -1,0 +1,164 @@
+#include "server/protocol/json_scan.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "server/protocol/frames.h"
+#include "server/protocol/inbound_message.h"
+
+namespace sigd::protocol {
+namespace {
+
+// The scanner's compact form of `text` as one whole value, or nullopt where
+// it declines.
+std::optional<std::string> Scan(std::string_view text, int max_depth = kDefaultMaxJsonDepth) {
+  JsonScanner scan(text, max_depth);
+  std::string out;
+  if (!scan.Value(0, &out) || !scan.AtEndAfterSpace()) return std::nullopt;
+  return out;
+}
+
+std::string TreeCompact(std::string_view text) {
+  return DumpCompact(nlohmann::ordered_json::parse(text));
+}
+
+// Whatever the scanner writes is what nlohmann's parse and dump give.
+TEST(JsonScan, WritesWhatTheParseTreeWould) {
+  for (std::string_view text : {
+           R"({"a":1})",
+           " { \"a\" : [ 1 , -2 , 0 ] ,\n\t\"b\" : { } , \"c\" : [ ] }\r\n",
+           R"(["q\"uote","back\\slash","\b\f\n\r\t"])",
+           "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+           R"([true,false,null,123456789012345678,-123456789012345678])",
+           R"({"nested":{"a":{"a":{"a":1}}},"a":2})",
+           "\"a string long enough for the eight-byte steps, with \\\"escapes\\\" late\"",
+       }) {
+    std::optional<std::string> scanned = Scan(text);
+    ASSERT_TRUE(scanned.has_value()) << "declined: " << text;
+    EXPECT_EQ(*scanned, TreeCompact(text)) << text;
+  }
+  EXPECT_EQ(Scan(" [ 1 , { \"a\" : true } ] "), R"([1,{"a":true}])");
+  EXPECT_EQ(Scan(R"("tab\tquote\"")"), R"("tab\tquote\"")");
+}
+
+// What nlohmann would rewrite, the scanner leaves to it.
+TEST(JsonScan, DeclinesWhatTheParseTreeNormalises) {
+  for (std::string_view text : {
+           R"("\u0041")",                   // -> "A"
+           R"("a\/b")",                     // -> "a/b"
+           "1.50", "1e2", "1E2", "-0",      // -> 1.5, 100.0, 100.0, 0
+           "1234567890123456789",           // 19 digits: may not fit 64 bits
+           R"({"a":1,"a":2})",              // -> {"a":2}
+           R"({"a":{"b":1,"b":2}})",
+       }) {
+    EXPECT_EQ(Scan(text), std::nullopt) << text;
+  }
+  // The same key in different objects is no repeat.
+  EXPECT_EQ(Scan(R"({"a":{"a":1},"b":{"a":2}})"), R"({"a":{"a":1},"b":{"a":2}})");
+  // So many keys in one object that checking each against the rest would
+  // cost too much: declined, however they are spelled.
+  std::string many = "{";
+  for (int i = 0; i < 100; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+  EXPECT_EQ(Scan(many + "}"), std::nullopt);
+}
+
+TEST(JsonScan, DeclinesEveryError) {
+  for (std::string_view text : {
+           "", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\"}", "{\"a\" 1}", "{1:1}", "01", "-",
+           "1 2", "tru", "nul", "\"open", "\"bad \\x escape\"", "\"raw \x01 control\"",
+           "\"\xc0\x80\"",          // overlong
+           "\"\xed\xa0\x80\"",      // a surrogate
+           "\"\xf4\x90\x80\x80\"",  // past U+10FFFF
+           "\"\xe2\x82\"",          // cut short
+           "\xef\xbb\xbf{}",        // a byte-order mark: nlohmann decides
+           "[1]]", "{}}",
+       }) {
+    EXPECT_EQ(Scan(text), std::nullopt) << text;
+  }
+}
+
+TEST(JsonScan, DeclinesNestingPastTheLimit) {
+  EXPECT_EQ(Scan("[[1]]", 2), "[[1]]");
+  EXPECT_EQ(Scan("[[[1]]]", 2), std::nullopt);
+  EXPECT_EQ(Scan("[[],[[]]]", 2), std::nullopt);
+  EXPECT_EQ(Scan("[[],[]]", 2), "[[],[]]");
+}
+
+TEST(JsonScan, DecodesTheTwoCharacterEscapes) {
+  JsonScanner scan(R"("a\"b\\c\bd\fe\nf\rg\th")", kDefaultMaxJsonDepth);
+  std::string_view token;
+  ASSERT_TRUE(scan.String(&token));
+  EXPECT_EQ(JsonScanner::Decode(token), "a\"b\\c\bd\fe\nf\rg\th");
+  EXPECT_EQ(JsonScanner::Decode(R"("")"), "");
+}
+
+// Each input through ParseInbound and FrameFromJsonText gives what the parse
+// tree alone gives: the same fields, or the same error.
+TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
+  for (std::string_view text : {
+           R"({"message":"hi"})",
+           R"({"Message":{"b":[1,2]},"PATH":"/p","clientid":"c","Direct":true})",
+           R"({"message":1,"message":2})",
+           R"({"MESSAGE":"x","message":"y"})",
+           R"({"message":1,"path":5})",
+           R"({"message":1,"path":"/a","Path":5})",
+           R"({"message":1,"direct":"yes"})",
+           R"({"message":{"a":1,"a":2}})",
+           R"({"message":"\u00e9\/"})",
+           R"({"message":1.5,"other":{"x":[1,{"y":null}]}})",
+           R"({"path":"/only"})",
+           R"({})",
+           R"([1])",
+           R"("just a string")",
+           R"({"message":"a\"b"} trailing)",
+           "\xef\xbb\xbf{\"message\":1}",
+           "{\"message\":\"\xed\xa0\x80\"}",
+       }) {
+    const absl::StatusOr<InboundMessage> fast = ParseInbound(text);
+    const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
+    ASSERT_EQ(fast.ok(), tree.ok()) << text;
+    if (fast.ok()) {
+      EXPECT_EQ(fast->message_json, tree->message_json) << text;
+      EXPECT_EQ(fast->frame, tree->frame) << text;
+      EXPECT_EQ(fast->path, tree->path) << text;
+      EXPECT_EQ(fast->client_id, tree->client_id) << text;
+      EXPECT_EQ(fast->direct, tree->direct) << text;
+    } else {
+      EXPECT_EQ(fast.status(), tree.status()) << text;
+    }
+    const absl::StatusOr<std::string> frame = FrameFromJsonText(text, 64);
+    const absl::StatusOr<std::string> frame_tree = detail::FrameFromJsonTextWithTree(text, 64);
+    ASSERT_EQ(frame.ok(), frame_tree.ok()) << text;
+    if (frame.ok()) {
+      EXPECT_EQ(*frame, *frame_tree) << text;
+    } else {
+      EXPECT_EQ(frame.status(), frame_tree.status()) << text;
+    }
+  }
+}
+
+// A large message, as a page posting a document would send: relayed whole,
+// escapes resolved, and re-serialised as the tree would.
+TEST(JsonScan, RelaysALargeMessage) {
+  std::string body;
+  for (int i = 0; i < 20000; ++i) body += "line \"" + std::to_string(i) + "\"\\n caf\xc3\xa9 ";
+  std::string escaped;
+  for (char c : body) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  const std::string text = R"({"message":")" + escaped + R"(","path":"/docs"})";
+  const absl::StatusOr<InboundMessage> m = ParseInbound(text);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->frame, body);
+  EXPECT_EQ(m->path, "/docs");
+  const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
+  ASSERT_TRUE(tree.ok());
+  EXPECT_EQ(m->message_json, tree->message_json);
+}
+
+}  // namespace
+}  // namespace sigd::protocol
