@@ -1,8 +1,13 @@
 #include "server/protocol/json_scan.h"
 
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <system_error>
+
+#include "nlohmann/json.hpp"
 
 namespace sigd::protocol {
 namespace {
@@ -162,23 +167,68 @@ bool JsonScanner::Literal(std::string* out) {
   return false;
 }
 
-// Integers only, as written: nlohmann dumps a parsed integer back the same,
-// but rewrites fractions and exponents (1.50 -> 1.5, 1e2 -> 100.0), -0 (0)
-// and integers past 64 bits (as doubles).
+// A number as nlohmann's parse and dump give it back. An integer that fits
+// 64 bits is kept as written (-0 becomes 0); anything else is read as a
+// double, correctly rounded as nlohmann's strtod reads it, and written by
+// nlohmann's own float formatter (1.50 -> 1.5, 1e2 -> 100.0). One past the
+// range of a double is an error: declined.
 bool JsonScanner::Number(std::string* out) {
   const char* begin = p_;
+  const auto digits = [this] {
+    const char* start = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    return p_ != start;
+  };
   if (*p_ == '-') ++p_;
-  const char* digits = p_;
   if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
   if (*p_ == '0') {
     ++p_;
-    if (*begin == '-') return false;  // -0
   } else {
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    digits();
   }
-  if (p_ - digits > 18) return false;
-  if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
-  Append(out, begin, p_);
+  bool integer = true;
+  if (p_ != end_ && *p_ == '.') {
+    ++p_;
+    if (!digits()) return false;
+    integer = false;
+  }
+  if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+    ++p_;
+    if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+    if (!digits()) return false;
+    integer = false;
+  }
+  if (integer) {
+    if (p_ - begin == 2 && begin[0] == '-' && begin[1] == '0') {
+      Append(out, '0');
+      return true;
+    }
+    // Up to 18 digits always fits; longer ones may not.
+    if (p_ - begin <= 18) {
+      Append(out, begin, p_);
+      return true;
+    }
+    std::from_chars_result fits;
+    if (*begin == '-') {
+      int64_t value;
+      fits = std::from_chars(begin, p_, value);
+    } else {
+      uint64_t value;
+      fits = std::from_chars(begin, p_, value);
+    }
+    if (fits.ec == std::errc() && fits.ptr == p_) {
+      Append(out, begin, p_);
+      return true;
+    }
+  }
+  double value;
+  const std::from_chars_result read = std::from_chars(begin, p_, value);
+  if (read.ec != std::errc() || read.ptr != p_ || !std::isfinite(value)) return false;
+  if (out != nullptr) {
+    char buffer[64];
+    char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, value);
+    out->append(buffer, static_cast<size_t>(end - buffer));
+  }
   return true;
 }
 

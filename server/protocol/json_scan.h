@@ -7,12 +7,12 @@
 // (2.5x what uWebSockets.js spends on the same relay), most of it in the
 // lexer and dump_escaped.
 //
-// The scanner vouches only for text whose compact form it can write without
-// interpreting anything: strings whose escapes are the two-character ones
-// (\" \\ \b \f \n \r \t), integers of up to 18 digits, literals, and objects
-// without repeated keys. For those its output is byte for byte what
+// The scanner vouches for text whose strings use only the two-character
+// escapes (\" \\ \b \f \n \r \t) and whose objects repeat no key: strings,
+// literals and integers it copies as written, other numbers it writes as
+// nlohmann's formatter does. Its output is then byte for byte what
 // nlohmann's dump of the parsed value gives. For anything else (a \u or \/
-// escape, a fraction or exponent, -0, a repeated key, nesting past the
+// escape, a repeated key, more than 64 keys in one object, nesting past the
 // limit, and every error) it declines, and the caller parses with
 // nlohmann-json as before, which gives the normalised value or the error
 // message. The fuzz target inbound_message checks that both paths agree.
