@@ -33,7 +33,7 @@ for (const line of lines) {
 const meta = records.find((r) => r.meta) || {};
 const runs = records.filter((r) => !r.meta);
 
-const SCENARIOS = ['fan100', 'fan1000', 'chat', 'max', 'grpc-fan1000', 'route-rtt'];
+const SCENARIOS = ['fan100', 'fan1000', 'chat', 'large', 'max', 'grpc-fan1000', 'route-rtt'];
 const SERVERS = ['sigd-1t', 'sigd-2t', 'uws', 'node-ws'];
 const BASELINE = 'node-ws';
 

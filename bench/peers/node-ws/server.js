@@ -15,7 +15,7 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
   perMessageDeflate: false,
-  maxPayload: 64 * 1024,
+  maxPayload: 1024 * 1024,  // as sigd is started for the benchmark (`large`)
   clientTracking: true,
 });
 

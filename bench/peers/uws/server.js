@@ -39,7 +39,7 @@ function decodePath(url) {
 const app = uWS.App();
 app.ws('/*', {
   compression: uWS.DISABLED,
-  maxPayloadLength: 64 * 1024,
+  maxPayloadLength: 1024 * 1024,  // as sigd is started for the benchmark (`large`)
   // Queue rather than drop: the benchmark reports losses, and sigd's own
   // per-client queue is raised alike for it.
   maxBackpressure: 64 * 1024 * 1024,

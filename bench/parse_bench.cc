@@ -1,0 +1,111 @@
+// sigd_parse_bench: what reading a browser's message costs sigd's I/O thread
+// (protocol::ParseInbound: the one-pass scan, falling back to nlohmann-json's
+// parse tree) against the parse tree alone (detail::ParseInboundWithTree,
+// what every message took before the scan), on the same inputs in the same
+// process, so the machine's noise falls on both alike.
+//
+// Prints one JSON line per input and path: nanoseconds per message (the
+// median of 9 rounds) and MB/s.
+//
+//   build/bench/sigd_parse_bench [--seconds-per-round 0.05]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "server/protocol/inbound_message.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Input {
+  const char* name;
+  std::string text;
+};
+
+std::string Repeat(const std::string& piece, size_t bytes) {
+  std::string out;
+  while (out.size() < bytes) out += piece;
+  return out;
+}
+
+// A JSON array of objects as an app would send: ids, floats, text.
+std::string Records(size_t bytes) {
+  std::string out = "[";
+  for (int i = 0; out.size() < bytes; ++i) {
+    if (i > 0) out += ',';
+    out += R"({"id":)" + std::to_string(i) + R"(,"x":)" + std::to_string(i * 0.25) +
+           R"(,"label":"item \"q\" )" + std::to_string(i) + R"(","done":false})";
+  }
+  return out + "]";
+}
+
+std::vector<Input> Inputs() {
+  const std::string text = "Lorem ipsum dolor sit amet, caf\xc3\xa9 \\\"quoted\\\"\\n ";
+  return {
+      {"string-64B", R"({"message":"hello, this is a short chat line from a page!"})"},
+      {"object-200B", R"({"message":{"type":"chat","user":"ada","text":"hello there","ts":1732900000123,"score":0.75},"path":"/room"})"},
+      {"string-4KiB", R"({"message":")" + Repeat(text, 4096) + R"("})"},
+      {"records-4KiB", R"({"message":)" + Records(4096) + "}"},
+      {"string-256KiB", R"({"message":")" + Repeat(text, 256 << 10) + R"("})"},
+      {"records-256KiB", R"({"message":)" + Records(256 << 10) + "}"},
+  };
+}
+
+template <typename Parse>
+double NanosPerMessage(const std::string& text, double seconds_per_round, Parse parse) {
+  std::vector<double> rounds;
+  for (int round = 0; round < 9; ++round) {
+    size_t count = 0;
+    const Clock::time_point start = Clock::now();
+    const Clock::time_point until =
+        start + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(seconds_per_round));
+    Clock::time_point now;
+    do {
+      auto m = parse(text);
+      if (!m.ok()) {
+        std::fprintf(stderr, "rejected: %s\n", std::string(m.status().message()).c_str());
+        std::exit(1);
+      }
+      ++count;
+      now = Clock::now();
+    } while (now < until);
+    rounds.push_back(std::chrono::duration<double, std::nano>(now - start).count() /
+                     static_cast<double>(count));
+  }
+  std::nth_element(rounds.begin(), rounds.begin() + 4, rounds.end());
+  return rounds[4];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds_per_round = 0.05;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--seconds-per-round") == 0 && i + 1 < argc) {
+      seconds_per_round = std::atof(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: %s [--seconds-per-round S]\n", argv[0]);
+      return 2;
+    }
+  }
+  for (const Input& input : Inputs()) {
+    const double scan = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
+      return sigd::protocol::ParseInbound(t, sigd::protocol::kDefaultMaxJsonDepth);
+    });
+    const double tree = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
+      return sigd::protocol::detail::ParseInboundWithTree(t, sigd::protocol::kDefaultMaxJsonDepth);
+    });
+    std::printf(
+        "{\"input\":\"%s\",\"bytes\":%zu,\"scan_ns\":%.0f,\"tree_ns\":%.0f,"
+        "\"scan_mb_s\":%.0f,\"tree_mb_s\":%.0f,\"speedup\":%.2f}\n",
+        input.name, input.text.size(), scan, tree, static_cast<double>(input.text.size()) / scan * 1e3,
+        static_cast<double>(input.text.size()) / tree * 1e3, tree / scan);
+  }
+  return 0;
+}
