@@ -143,6 +143,18 @@ TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
   }
 }
 
+// What docs/protocol.md promises about the frame of a non-string message.
+TEST(JsonScan, NormalisesAsDocumented) {
+  const auto frame = [](std::string_view text) {
+    absl::StatusOr<InboundMessage> m = ParseInbound(text);
+    return m.ok() ? m->frame : "rejected: " + std::string(m.status().message());
+  };
+  EXPECT_EQ(frame(R"({"message":{"b":1,"a":[1,2]}})"), R"({"b":1,"a":[1,2]})");
+  EXPECT_EQ(frame(R"({"message":{"a":1,"b":2,"a":3}})"), R"({"a":3,"b":2})");
+  EXPECT_EQ(frame(R"({"message":[1.50,1e2,-0,7]})"), "[1.5,100.0,0,7]");
+  EXPECT_EQ(frame(R"({"message":["\u0041\/"]})"), R"(["A/"])");
+}
+
 // A large message, as a page posting a document would send: relayed whole,
 // escapes resolved, and re-serialised as the tree would.
 TEST(JsonScan, RelaysALargeMessage) {
