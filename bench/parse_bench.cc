@@ -47,8 +47,8 @@ std::string Records(size_t bytes) {
 std::vector<Input> Inputs() {
   const std::string text = "Lorem ipsum dolor sit amet, caf\xc3\xa9 \\\"quoted\\\"\\n ";
   return {
-      {"string-64B", R"({"message":"hello, this is a short chat line from a page!"})"},
-      {"object-200B", R"({"message":{"type":"chat","user":"ada","text":"hello there","ts":1732900000123,"score":0.75},"path":"/room"})"},
+      {"string-small", R"({"message":"hello, this is a short chat line from a page!"})"},
+      {"object-small", R"({"message":{"type":"chat","user":"ada","text":"hello there","ts":1732900000123,"score":0.75},"path":"/room"})"},
       {"string-4KiB", R"({"message":")" + Repeat(text, 4096) + R"("})"},
       {"records-4KiB", R"({"message":)" + Records(4096) + "}"},
       {"string-256KiB", R"({"message":")" + Repeat(text, 256 << 10) + R"("})"},
