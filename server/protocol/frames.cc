@@ -1,9 +1,13 @@
 #include "server/protocol/frames.h"
 
+#include <optional>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/protocol/inbound_message.h"
+#include "server/protocol/json_compact.h"
 #include "server/protocol/json_scan.h"
 
 namespace sigd::protocol {
@@ -39,7 +43,14 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
   } else if (scan.Value(0, &compact) && scan.AtEndAfterSpace()) {
     return compact;
   }
-  return detail::FrameFromJsonTextWithTree(json_text, max_depth);
+  if (!WithinJsonDepth(json_text, max_depth)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON nested deeper than ", max_depth, " levels"));
+  }
+  std::optional<CompactJson> value = CompactJsonOf(json_text);
+  if (!value) return absl::InvalidArgumentError("invalid JSON");
+  if (value->kind == CompactJson::kString) return std::move(value->text);
+  return std::move(value->json);
 }
 
 namespace detail {

@@ -32,11 +32,12 @@ std::string WelcomeFrame(std::string_view client_id);
 // Validates JSON text and returns the frame for it (raw string or compact
 // JSON). InvalidArgument for invalid JSON or JSON nested deeper than max_depth.
 // Most values take a one-pass scan (json_scan.h), the rest nlohmann-json's
-// parse tree.
+// SAX parser (json_compact.h).
 absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth);
 
 namespace detail {
-// FrameFromJsonText through the parse tree alone (the fuzz target compares).
+// What FrameFromJsonText must give, for tests: the same through the parse
+// tree.
 absl::StatusOr<std::string> FrameFromJsonTextWithTree(std::string_view json_text, int max_depth);
 }  // namespace detail
 

@@ -1,11 +1,15 @@
 #include "server/protocol/inbound_message.h"
 
 #include "absl/status/status.h"
+#include <optional>
+#include <utility>
+
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/protocol/frames.h"
+#include "server/protocol/json_compact.h"
 #include "server/protocol/json_scan.h"
 
 namespace sigd::protocol {
@@ -59,14 +63,16 @@ bool EqualsLower(std::string_view key, std::string_view name) {
   return true;
 }
 
-Field FieldOf(std::string_view token) {
-  const std::string_view key = token.substr(1, token.size() - 2);
+Field FieldOfKey(std::string_view key) {
   if (EqualsLower(key, "message")) return Field::kMessage;
   if (EqualsLower(key, "path")) return Field::kPath;
   if (EqualsLower(key, "clientid")) return Field::kClientId;
   if (EqualsLower(key, "direct")) return Field::kDirect;
   return Field::kOther;
 }
+
+// A key token: the key between its quotes.
+Field FieldOf(std::string_view token) { return FieldOfKey(token.substr(1, token.size() - 2)); }
 
 // The envelope has a handful of keys; more than this goes to nlohmann.
 constexpr size_t kMaxEnvelopeKeys = 32;
@@ -125,11 +131,71 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
 
 }  // namespace
 
+namespace detail {
+
+absl::StatusOr<InboundMessage> ParseInboundCompact(std::string_view text, int max_depth) {
+  // The frame itself is one level; the message value may use the rest.
+  if (!WithinJsonDepth(text, max_depth)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON nested deeper than ", max_depth, " levels"));
+  }
+  std::optional<CompactJson> doc = CompactJsonOf(text);
+  if (!doc) return absl::InvalidArgumentError("invalid JSON");
+  if (doc->kind != CompactJson::kObject) {
+    return absl::InvalidArgumentError("expected a JSON object with a \"message\" key");
+  }
+  CompactJson* fields[4] = {nullptr, nullptr, nullptr, nullptr};
+  for (CompactMember& member : doc->members) {
+    const Field field = FieldOfKey(member.key);
+    if (field != Field::kOther && fields[static_cast<int>(field)] == nullptr) {
+      fields[static_cast<int>(field)] = &member.value;
+    }
+  }
+  CompactJson* message = fields[static_cast<int>(Field::kMessage)];
+  CompactJson* path = fields[static_cast<int>(Field::kPath)];
+  CompactJson* client_id = fields[static_cast<int>(Field::kClientId)];
+  CompactJson* direct = fields[static_cast<int>(Field::kDirect)];
+  if (message == nullptr) return absl::InvalidArgumentError("missing \"message\"");
+  InboundMessage out;
+  if (path != nullptr) {
+    if (path->kind != CompactJson::kString) {
+      return absl::InvalidArgumentError("\"path\" must be a string");
+    }
+    out.path = std::move(path->text);
+  }
+  if (client_id != nullptr) {
+    if (client_id->kind != CompactJson::kString) {
+      return absl::InvalidArgumentError("\"clientId\" must be a string");
+    }
+    out.client_id = std::move(client_id->text);
+  }
+  if (direct != nullptr) {
+    if (direct->kind != CompactJson::kBoolean) {
+      return absl::InvalidArgumentError("\"direct\" must be a boolean");
+    }
+    out.direct = direct->boolean;
+  }
+  out.message_json = std::move(message->json);
+  out.frame = message->kind == CompactJson::kString ? std::move(message->text) : out.message_json;
+  return out;
+}
+
+}  // namespace detail
+
 absl::StatusOr<InboundMessage> ParseInbound(std::string_view text, int max_depth) {
   InboundMessage out;
   if (ScanInbound(text, max_depth, out)) return out;
-  return detail::ParseInboundWithTree(text, max_depth);
+  return detail::ParseInboundCompact(text, max_depth);
 }
+
+namespace detail {
+
+bool ScanAccepts(std::string_view text, int max_depth) {
+  InboundMessage out;
+  return ScanInbound(text, max_depth, out);
+}
+
+}  // namespace detail
 
 namespace detail {
 

@@ -32,14 +32,21 @@ struct InboundMessage {
 
 // InvalidArgument with a human-readable reason for anything that is not a
 // valid inbound message. Most messages take a one-pass scan (json_scan.h);
-// the rest, and every error, nlohmann-json's parse tree.
+// the rest, and every error, nlohmann-json's SAX parser (json_compact.h).
+// Both cost time linear in the message.
 absl::StatusOr<InboundMessage> ParseInbound(std::string_view text,
                                             int max_depth = kDefaultMaxJsonDepth);
 
 namespace detail {
-// ParseInbound through nlohmann-json's parse tree alone: what the fast path
-// must agree with (the fuzz target compares them).
+// What ParseInbound's result must equal, for tests: the same through
+// nlohmann-json's parse tree (ordered_json), as sigd read messages before
+// the scan. Its cost grows with the square of an object's key count.
 absl::StatusOr<InboundMessage> ParseInboundWithTree(std::string_view text, int max_depth);
+// ParseInbound's second path, what the scan declines goes to: through
+// json_compact.h. Any input gives the same as through the tree.
+absl::StatusOr<InboundMessage> ParseInboundCompact(std::string_view text, int max_depth);
+// Whether the one-pass scan takes `text` itself (for tests).
+bool ScanAccepts(std::string_view text, int max_depth);
 }  // namespace detail
 
 // Checks that `text` nests arrays/objects no deeper than max_depth, without

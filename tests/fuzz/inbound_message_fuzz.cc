@@ -6,8 +6,10 @@
 // round trip unchanged; the outgoing frame is the raw text of a string message
 // and the compact JSON of anything else; and keys match case-insensitively:
 // the accepted message rebuilt with differently cased keys parses to the same
-// result. And the one-pass scan (json_scan.h) agrees with nlohmann-json's
-// parse tree on every input: the same result, or the same error.
+// result. And ParseInbound and FrameFromJsonText, their one-pass scan
+// (json_scan.h) and their SAX path (json_compact.h), agree with
+// nlohmann-json's parse tree on every input: the same result, or the same
+// error.
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -87,6 +89,17 @@ void CheckAgreesWithTree(std::string_view text, int max_depth,
                          const absl::StatusOr<InboundMessage>& m) {
   const absl::StatusOr<InboundMessage> tree =
       sigd::protocol::detail::ParseInboundWithTree(text, max_depth);
+  // The second path on its own, also for what the scan takes.
+  const absl::StatusOr<InboundMessage> compact =
+      sigd::protocol::detail::ParseInboundCompact(text, max_depth);
+  FUZZ_CHECK(SameOutcome(compact, tree), "ParseInboundCompact and tree disagree on acceptance");
+  if (compact.ok()) {
+    FUZZ_CHECK(compact->message_json == tree->message_json && compact->frame == tree->frame &&
+                   compact->path == tree->path && compact->client_id == tree->client_id &&
+                   compact->direct == tree->direct,
+               "ParseInboundCompact and tree disagree: %s against %s",
+               compact->message_json.c_str(), tree->message_json.c_str());
+  }
   FUZZ_CHECK(SameOutcome(m, tree), "ParseInbound: scan and tree disagree on acceptance: %s / %s",
              std::string(m.status().message()).c_str(),
              std::string(tree.status().message()).c_str());

@@ -3,11 +3,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/protocol/frames.h"
 #include "server/protocol/inbound_message.h"
+#include "server/protocol/json_compact.h"
 
 namespace sigd::protocol {
 namespace {
@@ -140,6 +142,79 @@ TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
     } else {
       EXPECT_EQ(frame.status(), frame_tree.status()) << text;
     }
+  }
+}
+
+// The messages pages send go through the scan, not the slower path.
+TEST(JsonScan, TakesTheMessagesPagesSend) {
+  for (std::string_view text : {
+           R"({"message":"hi"})",
+           R"({"message":"hi","path":"/room"})",
+           R"({"Message":{"type":"chat","text":"a \"quote\"\n","ts":1732900000123,"x":0.25},"clientId":"ab12","direct":false})",
+           R"({"message":[1,2.5,-3e-2,null,true,{}]})",
+           "{\"message\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}",
+       }) {
+    EXPECT_TRUE(detail::ScanAccepts(text, kDefaultMaxJsonDepth)) << text;
+  }
+  // And declines the rest, which the second path then takes.
+  for (std::string_view text : {
+           R"({"message":"\u00e9"})",
+           R"({"message":1,"message":2})",
+           R"({"message":"hi",)",
+       }) {
+    EXPECT_FALSE(detail::ScanAccepts(text, kDefaultMaxJsonDepth)) << text;
+  }
+}
+
+// The second path (json_compact.h) gives what the tree gives, for what the
+// scan declines and for what it takes.
+TEST(JsonCompact, AgreesWithTheParseTree) {
+  std::string many_keys = R"({"message":{)";
+  for (int i = 0; i < 5000; ++i) many_keys += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  many_keys += R"("last":"\u0041\/"}})";
+  for (const std::string& text : std::vector<std::string>{
+           R"({"message":{"a":1,"b":[{"c":2,"c":[3]}],"a":{"d":null}}})",
+           R"({"message":"\u00e9\ud83d\ude00\/\u0001","PATH":"/\u0070","path":7})",
+           R"({"message":[1.50,1e2,-0,-0.0,18446744073709551616,1e-400]})",
+           R"({"direct":true,"message":{},"clientid":"\u0063"})",
+           "\xef\xbb\xbf{\"message\":1}",
+           R"({"message":1,"direct":"no"})",
+           R"({"message":1,"clientId":[]})",
+           R"({"path":"/x"})",
+           R"([{"message":1}])",
+           R"({"message":1)",
+           R"({"message":1e400})",
+           "{\"message\":\"\xff\"}",
+           many_keys,
+       }) {
+    const absl::StatusOr<InboundMessage> compact = detail::ParseInboundCompact(text, 64);
+    const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
+    const std::string shown = text.substr(0, 80);
+    ASSERT_EQ(compact.ok(), tree.ok()) << shown << ": " << compact.status() << " / " << tree.status();
+    if (!compact.ok()) {
+      EXPECT_EQ(compact.status(), tree.status()) << shown;
+      continue;
+    }
+    EXPECT_EQ(compact->message_json, tree->message_json) << shown;
+    EXPECT_EQ(compact->frame, tree->frame) << shown;
+    EXPECT_EQ(compact->path, tree->path) << shown;
+    EXPECT_EQ(compact->client_id, tree->client_id) << shown;
+    EXPECT_EQ(compact->direct, tree->direct) << shown;
+  }
+}
+
+TEST(JsonCompact, ARepeatedKeyKeepsItsFirstPlaceAndItsLastValue) {
+  const std::optional<CompactJson> v = CompactJsonOf(R"({"a":1,"b":{"x":[1]},"a":[2,{"c":3}],"b":4})");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->json, R"({"a":[2,{"c":3}],"b":4})");
+  ASSERT_EQ(v->members.size(), 2u);
+  EXPECT_EQ(v->members[0].key, "a");
+  EXPECT_EQ(v->members[1].value.json, "4");
+}
+
+TEST(JsonCompact, RejectsWhatIsNotOneJsonValue) {
+  for (std::string_view text : {"", "{", "[1,]", "1 2", "{\"a\":1,}", "\"\\x\"", "1e400"}) {
+    EXPECT_FALSE(CompactJsonOf(text).has_value()) << text;
   }
 }
 
