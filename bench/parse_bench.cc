@@ -1,8 +1,9 @@
 // sigd_parse_bench: what reading a browser's message costs sigd's I/O thread
-// (protocol::ParseInbound: the one-pass scan, falling back to nlohmann-json's
-// parse tree) against the parse tree alone (detail::ParseInboundWithTree,
-// what every message took before the scan), on the same inputs in the same
-// process, so the machine's noise falls on both alike.
+// (protocol::ParseInbound: the one-pass scan, and for what it declines
+// nlohmann-json's SAX parser) against nlohmann-json's parse tree
+// (detail::ParseInboundWithTree, what every message took before the scan),
+// on the same inputs in the same process, so the machine's noise falls on
+// both alike.
 //
 // Prints one JSON line per input and path: nanoseconds per message (the
 // median of 9 rounds) and MB/s.
@@ -44,6 +45,16 @@ std::string Records(size_t bytes) {
   return out + "]";
 }
 
+// One object of as many short keys as fit in `bytes`.
+std::string Keys(size_t bytes) {
+  std::string out = "{";
+  for (int i = 0; out.size() < bytes; ++i) {
+    if (i > 0) out += ',';
+    out += "\"k" + std::to_string(i) + "\":0";
+  }
+  return out + "}";
+}
+
 std::vector<Input> Inputs() {
   const std::string text = "Lorem ipsum dolor sit amet, caf\xc3\xa9 \\\"quoted\\\"\\n ";
   return {
@@ -53,6 +64,12 @@ std::vector<Input> Inputs() {
       {"records-4KiB", R"({"message":)" + Records(4096) + "}"},
       {"string-256KiB", R"({"message":")" + Repeat(text, 256 << 10) + R"("})"},
       {"records-256KiB", R"({"message":)" + Records(256 << 10) + "}"},
+      // What the scan declines, so the SAX path (json_compact.h) reads:
+      // \u escapes (JSON.stringify writes control characters so) ...
+      {"unicode-escapes-4KiB", R"({"message":")" + Repeat("tab\\u0001 ", 4096) + R"("})"},
+      // ... and an object of more keys than the scan compares (hostile
+      // input: the tree's cost grows with the square of the key count).
+      {"keys-64KiB", R"({"message":)" + Keys(64 << 10) + "}"},
   };
 }
 

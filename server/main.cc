@@ -48,11 +48,16 @@ int main(int argc, char** argv) {
   // pay for it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Large messages (up to --max-message-bytes, and the frames made of them)
-  // come and go once per message. glibc's defaults hand blocks over 128 KiB
-  // back to the kernel on free, so each one cost its pages' faults again:
-  // a 256 KiB message relayed to one client took 0.9-1.3 ms of its I/O
-  // thread with them, 0.63-0.76 ms without. Blocks up to 2 MiB now stay in
-  // the heap, which keeps up to 8 MiB free at its top before trimming.
+  // come and go once per message. With glibc's defaults their memory went
+  // back to the kernel again and again (blocks over 128 KiB are mapped and
+  // unmapped, and a heap's free top is trimmed past 256 KiB once the
+  // threshold has adapted), so each message paid its pages' faults: a
+  // 256 KiB message relayed to one client took 0.99-1.35 ms of its I/O
+  // thread, 0.63-0.76 ms with these settings. Blocks up to 2 MiB now come
+  // from the heap, and a heap's free top is trimmed only past 8 MiB. Free
+  // memory is so kept for reuse: up to 8 MiB at the top of each heap
+  // (glibc keeps one per thread that allocates), plus freed blocks below
+  // it, as for any smaller block.
   mallopt(M_MMAP_THRESHOLD, 2 << 20);
   mallopt(M_TRIM_THRESHOLD, 8 << 20);
   std::vector<std::string> args(argv, argv + argc);
