@@ -47,7 +47,7 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
     return absl::InvalidArgumentError(
         absl::StrCat("JSON nested deeper than ", max_depth, " levels"));
   }
-  std::optional<CompactJson> value = CompactJsonOf(json_text);
+  std::optional<CompactJson> value = CompactJsonOf(json_text, /*members=*/false);
   if (!value) return absl::InvalidArgumentError("invalid JSON");
   if (value->kind == CompactJson::kString) return std::move(value->text);
   return std::move(value->json);

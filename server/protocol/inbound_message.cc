@@ -1,10 +1,10 @@
 #include "server/protocol/inbound_message.h"
 
-#include "absl/status/status.h"
 #include <optional>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -74,7 +74,7 @@ Field FieldOfKey(std::string_view key) {
 // A key token: the key between its quotes.
 Field FieldOf(std::string_view token) { return FieldOfKey(token.substr(1, token.size() - 2)); }
 
-// The envelope has a handful of keys; more than this goes to nlohmann.
+// The envelope has a handful of keys; more than this goes to the SAX path.
 constexpr size_t kMaxEnvelopeKeys = 32;
 
 // ParseInbound's fast path (json_scan.h): false when the scanner declines,
@@ -139,7 +139,7 @@ absl::StatusOr<InboundMessage> ParseInboundCompact(std::string_view text, int ma
     return absl::InvalidArgumentError(
         absl::StrCat("JSON nested deeper than ", max_depth, " levels"));
   }
-  std::optional<CompactJson> doc = CompactJsonOf(text);
+  std::optional<CompactJson> doc = CompactJsonOf(text, /*members=*/true);
   if (!doc) return absl::InvalidArgumentError("invalid JSON");
   if (doc->kind != CompactJson::kObject) {
     return absl::InvalidArgumentError("expected a JSON object with a \"message\" key");

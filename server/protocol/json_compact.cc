@@ -14,117 +14,158 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Builds the compact form bottom-up: each open container keeps its members'
-// compact text; an object also indexes its keys, so that a repeated key
-// replaces its value in place (first place, last value, as ordered_json).
+// Builds a tree of the values whose objects index their keys in a hash map,
+// so that a repeated key replaces its value in place (first place, last
+// value, as ordered_json), then writes it out once: linear in the input,
+// whatever the nesting.
 class CompactSax : public nlohmann::json_sax<json> {
  public:
-  bool null() override { return Value(CompactJson{CompactJson::kOther, "null"}); }
+  struct Node {
+    CompactJson::Kind kind = CompactJson::kOther;
+    std::string text;  // a scalar: its compact JSON
+    std::string decoded;  // a string: its value
+    bool boolean = false;
+    std::vector<std::string> keys;  // an object's, decoded, beside its items
+    std::vector<Node> items;  // a container's
+    bool container = false;
+  };
+
+  bool null() override { return Scalar(CompactJson::kOther, "null"); }
   bool boolean(bool value) override {
-    CompactJson v{CompactJson::kBoolean, value ? "true" : "false"};
-    v.boolean = value;
-    return Value(std::move(v));
-  }
-  bool number_integer(number_integer_t value) override {
-    return Value(CompactJson{CompactJson::kOther, std::to_string(value)});
-  }
-  bool number_unsigned(number_unsigned_t value) override {
-    return Value(CompactJson{CompactJson::kOther, std::to_string(value)});
-  }
-  bool number_float(number_float_t value, const string_t& /*text*/) override {
-    return Value(CompactJson{CompactJson::kOther, DumpCompact(json(value))});
-  }
-  bool string(string_t& value) override {
-    CompactJson v{CompactJson::kString, DumpCompact(json(value))};
-    v.text = std::move(value);
-    return Value(std::move(v));
-  }
-  bool binary(binary_t& /*value*/) override { return false; }  // not in JSON text
-  bool start_object(std::size_t /*elements*/) override {
-    open_.push_back(Open{true});
+    Node& node = Place();
+    node.kind = CompactJson::kBoolean;
+    node.text = value ? "true" : "false";
+    node.boolean = value;
     return true;
   }
+  bool number_integer(number_integer_t value) override {
+    return Scalar(CompactJson::kOther, std::to_string(value));
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    return Scalar(CompactJson::kOther, std::to_string(value));
+  }
+  bool number_float(number_float_t value, const string_t& /*text*/) override {
+    return Scalar(CompactJson::kOther, DumpCompact(json(value)));
+  }
+  bool string(string_t& value) override {
+    Node& node = Place();
+    node.kind = CompactJson::kString;
+    node.text = DumpCompact(json(value));
+    node.decoded = std::move(value);
+    return true;
+  }
+  bool binary(binary_t& /*value*/) override { return false; }  // not in JSON text
+  bool start_object(std::size_t /*elements*/) override { return Open(CompactJson::kObject); }
   bool key(string_t& key) override {
-    Open& object = open_.back();
-    auto [it, added] = object.index.try_emplace(key, object.members.size());
+    Node& object = *open_.back();
+    auto [it, added] = index_.back().try_emplace(key, object.items.size());
     if (added) {
-      object.members.push_back(CompactMember{std::move(key), {}});
+      object.keys.push_back(std::move(key));
+      object.items.emplace_back();
     }
-    object.slot = it->second;
+    slot_ = it->second;
     return true;
   }
   bool end_object() override { return Close(); }
-  bool start_array(std::size_t /*elements*/) override {
-    open_.push_back(Open{false});
-    return true;
-  }
+  bool start_array(std::size_t /*elements*/) override { return Open(CompactJson::kOther); }
   bool end_array() override { return Close(); }
   bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
                    const nlohmann::detail::exception& /*error*/) override {
     return false;
   }
 
-  CompactJson Take() { return std::move(top_); }
+  Node& root() { return root_; }
+
+  // The compact JSON of `node`, appended to `out`. Recursive: the caller
+  // has bounded the nesting (WithinJsonDepth).
+  static void Write(const Node& node, std::string& out) {
+    if (!node.container) {
+      out += node.text;
+      return;
+    }
+    const bool object = node.kind == CompactJson::kObject;
+    out.push_back(object ? '{' : '[');
+    for (size_t i = 0; i < node.items.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      if (object) {
+        out += DumpCompact(json(node.keys[i]));
+        out.push_back(':');
+      }
+      Write(node.items[i], out);
+    }
+    out.push_back(object ? '}' : ']');
+  }
 
  private:
-  struct Open {
-    bool object;
-    std::vector<CompactMember> members;  // an array's have no key
-    absl::flat_hash_map<std::string, size_t> index;
-    size_t slot = 0;  // where the value after the last key goes
-  };
-
-  bool Value(CompactJson value) {
-    if (open_.empty()) {
-      top_ = std::move(value);
-    } else if (open_.back().object) {
-      Open& object = open_.back();
-      object.members[object.slot].value = std::move(value);
-    } else {
-      open_.back().members.push_back(CompactMember{{}, std::move(value)});
+  // Where the next value goes: the root, an object's slot for the last key
+  // (emptied if that key repeats), or a new item of an array. The open
+  // containers stay put: only the innermost one grows.
+  Node& Place() {
+    if (open_.empty()) return root_;
+    Node& parent = *open_.back();
+    if (parent.kind == CompactJson::kObject) {
+      Node& slot = parent.items[slot_];
+      slot = Node{};
+      return slot;
     }
+    return parent.items.emplace_back();
+  }
+
+  bool Scalar(CompactJson::Kind kind, std::string text) {
+    Node& node = Place();
+    node.kind = kind;
+    node.text = std::move(text);
+    return true;
+  }
+
+  bool Open(CompactJson::Kind kind) {
+    Node& node = Place();
+    node.kind = kind;
+    node.container = true;
+    open_.push_back(&node);
+    index_.emplace_back();
     return true;
   }
 
   bool Close() {
-    Open open = std::move(open_.back());
     open_.pop_back();
-    CompactJson value;
-    value.kind = open.object ? CompactJson::kObject : CompactJson::kOther;
-    size_t size = 2;
-    for (const CompactMember& m : open.members) size += m.value.json.size() + m.key.size() + 4;
-    value.json.reserve(size);
-    value.json.push_back(open.object ? '{' : '[');
-    for (size_t i = 0; i < open.members.size(); ++i) {
-      if (i > 0) value.json.push_back(',');
-      if (open.object) {
-        value.json += DumpCompact(json(open.members[i].key));
-        value.json.push_back(':');
-      }
-      value.json += open.members[i].value.json;
-    }
-    value.json.push_back(open.object ? '}' : ']');
-    if (open_.empty() && open.object) {
-      for (CompactMember& m : open.members) m.value.members.clear();
-      value.members = std::move(open.members);
-    }
-    return Value(std::move(value));
+    index_.pop_back();
+    return true;
   }
 
-  std::vector<Open> open_;
-  CompactJson top_;
+  Node root_;
+  std::vector<Node*> open_;
+  std::vector<absl::flat_hash_map<std::string, size_t>> index_;  // the open objects' (arrays': empty)
+  size_t slot_ = 0;
 };
+
+CompactJson Finish(CompactSax::Node& node, bool with_json) {
+  CompactJson out;
+  out.kind = node.kind;
+  out.text = std::move(node.decoded);
+  out.boolean = node.boolean;
+  if (with_json) CompactSax::Write(node, out.json);
+  return out;
+}
 
 }  // namespace
 
-std::optional<CompactJson> CompactJsonOf(std::string_view text) {
+std::optional<CompactJson> CompactJsonOf(std::string_view text, bool members) {
   CompactSax sax;
   try {
     if (!json::sax_parse(text.begin(), text.end(), &sax)) return std::nullopt;
   } catch (const std::exception&) {  // defensive: the parser reports through parse_error
     return std::nullopt;
   }
-  return sax.Take();
+  CompactSax::Node& root = sax.root();
+  if (!members || root.kind != CompactJson::kObject) return Finish(root, /*with_json=*/true);
+  CompactJson out = Finish(root, /*with_json=*/false);
+  out.members.reserve(root.items.size());
+  for (size_t i = 0; i < root.items.size(); ++i) {
+    out.members.push_back(
+        CompactMember{std::move(root.keys[i]), Finish(root.items[i], /*with_json=*/true)});
+  }
+  return out;
 }
 
 }  // namespace sigd::protocol

@@ -3,9 +3,9 @@
 //
 // Why: a message goes through sigd once per broadcast, and nlohmann-json
 // builds a tree of it (a byte at a time into std::string), then serialises
-// the tree again. For a 256 KiB message that was 4.8 ms of the I/O thread
-// (2.5x what uWebSockets.js spends on the same relay), most of it in the
-// lexer and dump_escaped.
+// the tree again. For a 256 KiB message that was 5-6 ms of the I/O thread
+// (about 3x what uWebSockets.js spends on the same relay), most of it in
+// the lexer and dump_escaped.
 //
 // The scanner vouches for text whose strings use only the two-character
 // escapes (\" \\ \b \f \n \r \t) and whose objects repeat no key: strings,
@@ -13,9 +13,10 @@
 // nlohmann's formatter does. Its output is then byte for byte what
 // nlohmann's dump of the parsed value gives. For anything else (a \u or \/
 // escape, a repeated key, more than 64 keys in one object, nesting past the
-// limit, and every error) it declines, and the caller parses with
-// nlohmann-json as before, which gives the normalised value or the error
-// message. The fuzz target inbound_message checks that both paths agree.
+// limit, and every error) it declines, and the caller reads the text with
+// nlohmann-json's SAX parser (json_compact.h), which gives the normalised
+// value or the error message. The fuzz target inbound_message checks that
+// both paths agree with nlohmann's parse tree.
 //
 //   JsonScanner scan(text, max_depth);
 //   std::string compact;

@@ -186,6 +186,12 @@ TEST(JsonCompact, AgreesWithTheParseTree) {
            R"({"message":1e400})",
            "{\"message\":\"\xff\"}",
            many_keys,
+           // Nested as deep as the limit allows, with a large string at the
+           // bottom: written out once, not copied at every level.
+           std::string(63, '[') + "\"\\u0041" + std::string(20000, 'x') + "\"" +
+               std::string(63, ']'),
+           R"({"message":)" + std::string(62, '[') + "{\"k\":1,\"k\":\"\\u0041\"}" +
+               std::string(62, ']') + "}",
        }) {
     const absl::StatusOr<InboundMessage> compact = detail::ParseInboundCompact(text, 64);
     const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
@@ -204,17 +210,23 @@ TEST(JsonCompact, AgreesWithTheParseTree) {
 }
 
 TEST(JsonCompact, ARepeatedKeyKeepsItsFirstPlaceAndItsLastValue) {
-  const std::optional<CompactJson> v = CompactJsonOf(R"({"a":1,"b":{"x":[1]},"a":[2,{"c":3}],"b":4})");
+  const std::string text = R"({"a":{"x":1},"b":{"x":[1]},"a":[2,{"c":3,"c":{"d":1}}],"b":"\u0034"})";
+  const std::optional<CompactJson> v = CompactJsonOf(text, /*members=*/false);
   ASSERT_TRUE(v.has_value());
-  EXPECT_EQ(v->json, R"({"a":[2,{"c":3}],"b":4})");
-  ASSERT_EQ(v->members.size(), 2u);
-  EXPECT_EQ(v->members[0].key, "a");
-  EXPECT_EQ(v->members[1].value.json, "4");
+  EXPECT_EQ(v->json, R"({"a":[2,{"c":{"d":1}}],"b":"4"})");
+  EXPECT_EQ(v->json, DumpCompact(nlohmann::ordered_json::parse(text)));
+  const std::optional<CompactJson> envelope = CompactJsonOf(text, /*members=*/true);
+  ASSERT_TRUE(envelope.has_value());
+  ASSERT_EQ(envelope->members.size(), 2u);
+  EXPECT_EQ(envelope->members[0].key, "a");
+  EXPECT_EQ(envelope->members[0].value.json, R"([2,{"c":{"d":1}}])");
+  EXPECT_EQ(envelope->members[1].value.kind, CompactJson::kString);
+  EXPECT_EQ(envelope->members[1].value.text, "4");
 }
 
 TEST(JsonCompact, RejectsWhatIsNotOneJsonValue) {
   for (std::string_view text : {"", "{", "[1,]", "1 2", "{\"a\":1,}", "\"\\x\"", "1e400"}) {
-    EXPECT_FALSE(CompactJsonOf(text).has_value()) << text;
+    EXPECT_FALSE(CompactJsonOf(text, /*members=*/false).has_value()) << text;
   }
 }
 
