@@ -64,11 +64,16 @@ std::vector<Input> Inputs() {
       {"records-4KiB", R"({"message":)" + Records(4096) + "}"},
       {"string-256KiB", R"({"message":")" + Repeat(text, 256 << 10) + R"("})"},
       {"records-256KiB", R"({"message":)" + Records(256 << 10) + "}"},
-      // What the scan declines, so the SAX path (json_compact.h) reads:
-      // \u escapes (JSON.stringify writes control characters so) ...
+      // \u escapes, which the scan writes back resolved: JSON.stringify
+      // writes control characters so, and Python's json.dumps by default
+      // every character past ASCII.
       {"unicode-escapes-4KiB", R"({"message":")" + Repeat("tab\\u0001 ", 4096) + R"("})"},
-      // ... and an object of more keys than the scan compares (hostile
-      // input: the tree's cost grows with the square of the key count).
+      {"python-ascii-4KiB",
+       R"({"message":{"text":")" + Repeat("caf\\u00e9 \\u4e2d\\u6587 \\ud83d\\ude00 ", 4096) +
+           R"("}, "path": "/room"})"},
+      // What the scan declines, so the SAX path (json_compact.h) reads: an
+      // object of more keys than the scan compares (hostile input: the
+      // tree's cost grows with the square of the key count).
       {"keys-64KiB", R"({"message":)" + Keys(64 << 10) + "}"},
   };
 }

@@ -36,8 +36,9 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
   JsonScanner scan(json_text, max_depth);
   std::string compact;
   std::string_view string_value;
+  bool verbatim;
   if (scan.Peek() == '"') {
-    if (scan.String(&string_value) && scan.AtEndAfterSpace()) {
+    if (scan.String(&string_value, &verbatim) && scan.AtEndAfterSpace()) {
       return JsonScanner::Decode(string_value);
     }
   } else if (scan.Value(0, &compact) && scan.AtEndAfterSpace()) {

@@ -85,10 +85,14 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
   absl::InlinedVector<std::string_view, 4> keys;
   bool seen[4] = {false, false, false, false};
   std::string_view string_message;  // the token, when the message is a string
+  bool message_verbatim = true;     // whether that token is its compact form
   if (scan.Peek() == '}') return false;  // no message: nlohmann says so
   do {
+    // A key with a \u or \/ escape may spell a field's name: the SAX path
+    // reads it.
     std::string_view key;
-    if (!scan.String(&key) || !scan.Consume(':')) return false;
+    bool verbatim;
+    if (!scan.String(&key, &verbatim) || !verbatim || !scan.Consume(':')) return false;
     if (keys.size() == kMaxEnvelopeKeys) return false;
     for (std::string_view earlier : keys) {
       if (earlier == key) return false;  // nlohmann keeps the last value
@@ -101,14 +105,14 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
     switch (field) {
       case Field::kMessage:
         if (scan.Peek() == '"') {
-          if (!scan.String(&string_message)) return false;
+          if (!scan.String(&string_message, &message_verbatim)) return false;
         } else if (!scan.Value(1, &out.message_json)) {
           return false;
         }
         break;
       case Field::kPath:
       case Field::kClientId:
-        if (!scan.String(&token)) return false;  // not a string: nlohmann's error
+        if (!scan.String(&token, &verbatim)) return false;  // not a string: nlohmann's error
         (field == Field::kPath ? out.path : out.client_id) = JsonScanner::Decode(token);
         break;
       case Field::kDirect:
@@ -121,7 +125,11 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
   } while (scan.Consume(','));
   if (!scan.Consume('}') || !scan.AtEndAfterSpace() || !seen[0]) return false;
   if (!string_message.empty()) {
-    out.message_json = std::string(string_message);
+    if (message_verbatim) {
+      out.message_json = std::string(string_message);
+    } else {
+      JsonScanner::AppendCompact(string_message, &out.message_json);
+    }
     out.frame = JsonScanner::Decode(string_message);
   } else {
     out.frame = out.message_json;

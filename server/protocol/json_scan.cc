@@ -65,9 +65,9 @@ size_t Utf8Length(const unsigned char* p, const unsigned char* end) {
   return 0;
 }
 
-// Past this many keys in one object the scanner declines rather than compare
-// every new key with all before it.
-constexpr size_t kMaxKeysPerObject = 64;
+// Up to this many keys in one object, each new key is compared with those
+// before it; past it, the object's keys go into a hash set.
+constexpr size_t kLinearKeys = 16;
 
 void Append(std::string* out, const char* begin, const char* end) {
   if (out != nullptr) out->append(begin, end);
@@ -76,13 +76,66 @@ void Append(std::string* out, char c) {
   if (out != nullptr) out->push_back(c);
 }
 
+// The value of the four hex digits at p (either case), if there are four.
+bool Hex4(const unsigned char* p, const unsigned char* end, uint32_t* value) {
+  if (end - p < 4) return false;
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    const unsigned char c = p[i];
+    uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+      digit = (c | 0x20) - 'a' + 10;
+    } else {
+      return false;
+    }
+    v = v << 4 | digit;
+  }
+  *value = v;
+  return true;
+}
+
+// The code point of a \u escape String accepted, whose hex digits are at
+// p; p is left past the escape (past both halves of a surrogate pair).
+uint32_t CodePointAt(const char*& p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  uint32_t unit = 0;
+  Hex4(u, u + 4, &unit);
+  p += 4;
+  if (unit < 0xD800 || unit > 0xDBFF) return unit;
+  uint32_t low = 0;
+  Hex4(u + 6, u + 10, &low);
+  p += 6;
+  return 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+}
+
+void AppendUtf8(uint32_t code_point, std::string* out) {
+  if (code_point < 0x80) {
+    out->push_back(static_cast<char>(code_point));
+  } else if (code_point < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | code_point >> 6));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else if (code_point < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | code_point >> 12));
+    out->push_back(static_cast<char>(0x80 | (code_point >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | code_point >> 18));
+    out->push_back(static_cast<char>(0x80 | (code_point >> 12 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (code_point >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  }
+}
+
 }  // namespace
 
-bool JsonScanner::String(std::string_view* token) {
+bool JsonScanner::String(std::string_view* token, bool* verbatim) {
   if (Peek() != '"') return false;
   const char* begin = p_++;
   const auto* p = reinterpret_cast<const unsigned char*>(p_);
   const auto* end = reinterpret_cast<const unsigned char*>(end_);
+  *verbatim = true;
   for (;;) {
     p = SkipPlain(p, end);
     if (p == end) return false;
@@ -102,8 +155,30 @@ bool JsonScanner::String(std::string_view* token) {
         case 't':
           p += 2;
           continue;
+        case '/':  // written back as a plain '/'
+          p += 2;
+          *verbatim = false;
+          continue;
+        case 'u': {
+          // Four hex digits; a high surrogate only with a low one after it,
+          // a low one only there (nlohmann's lexer rejects the rest).
+          uint32_t unit;
+          if (!Hex4(p + 2, end, &unit)) return false;
+          p += 6;
+          if (unit >= 0xDC00 && unit <= 0xDFFF) return false;
+          if (unit >= 0xD800 && unit <= 0xDBFF) {
+            uint32_t low;
+            if (end - p < 2 || p[0] != '\\' || p[1] != 'u' || !Hex4(p + 2, end, &low) ||
+                low < 0xDC00 || low > 0xDFFF) {
+              return false;
+            }
+            p += 6;
+          }
+          *verbatim = false;
+          continue;
+        }
         default:
-          return false;  // \/ and \u are normalised by nlohmann's dump
+          return false;
       }
     }
     if (*p < 0x20) return false;  // a raw control character: invalid
@@ -126,17 +201,56 @@ std::string JsonScanner::Decode(std::string_view token) {
     if (escape == nullptr) escape = end;
     out.append(p, escape);
     if (escape == end) break;
+    p = escape + 2;
     switch (escape[1]) {
       case 'b': out.push_back('\b'); break;
       case 'f': out.push_back('\f'); break;
       case 'n': out.push_back('\n'); break;
       case 'r': out.push_back('\r'); break;
       case 't': out.push_back('\t'); break;
-      default: out.push_back(escape[1]); break;  // " or backslash
+      case 'u': AppendUtf8(CodePointAt(p), &out); break;
+      default: out.push_back(escape[1]); break;  // " / or backslash
     }
-    p = escape + 2;
   }
   return out;
+}
+
+void JsonScanner::AppendCompact(std::string_view token, std::string* out) {
+  const char* p = token.data();
+  const char* end = token.data() + token.size();
+  while (p != end) {
+    const char* escape = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
+    if (escape == nullptr) escape = end;
+    out->append(p, escape);
+    if (escape == end) break;
+    p = escape + 2;
+    if (escape[1] == '/') {
+      out->push_back('/');
+    } else if (escape[1] == 'u') {
+      // As nlohmann's dump writes the code point (ensure_ascii off).
+      const uint32_t code_point = CodePointAt(p);
+      switch (code_point) {
+        case '\b': out->append("\\b"); break;
+        case '\t': out->append("\\t"); break;
+        case '\n': out->append("\\n"); break;
+        case '\f': out->append("\\f"); break;
+        case '\r': out->append("\\r"); break;
+        case '"': out->append("\\\""); break;
+        case '\\': out->append("\\\\"); break;
+        default:
+          if (code_point < 0x20) {
+            constexpr char kHex[] = "0123456789abcdef";
+            const char escaped[] = {'\\', 'u', '0', '0', kHex[code_point >> 4],
+                                    kHex[code_point & 0xF]};
+            out->append(escaped, sizeof escaped);
+          } else {
+            AppendUtf8(code_point, out);
+          }
+      }
+    } else {
+      out->append(escape, 2);  // a two-character escape, kept
+    }
+  }
 }
 
 bool JsonScanner::Boolean(bool* value) {
@@ -233,14 +347,27 @@ bool JsonScanner::Number(std::string* out) {
 }
 
 bool JsonScanner::RepeatedKey(std::string_view key) {
-  const uint32_t begin = open_.back().keys_begin;
-  if (keys_.size() - begin >= kMaxKeysPerObject) return true;
-  for (size_t i = begin; i < keys_.size(); ++i) {
-    // Keys with only two-character escapes are equal as text exactly when
-    // they are equal as values.
+  // Keys with only two-character escapes are equal as text exactly when they
+  // are equal as values.
+  Open& open = open_.back();
+  if (open.large) return !large_keys_[large_open_ - 1].insert(key).second;
+  for (size_t i = open.keys_begin; i < keys_.size(); ++i) {
     if (keys_[i] == key) return true;
   }
-  keys_.push_back(key);
+  if (keys_.size() - open.keys_begin < kLinearKeys) {
+    keys_.push_back(key);
+    return false;
+  }
+  // A large object: its keys move to a set of their own, so that each new
+  // key costs the same however many came before it (hostile input may send
+  // thousands). The sets are kept for reuse, one per level of large objects
+  // open at once.
+  if (large_keys_.size() == large_open_) large_keys_.emplace_back();
+  absl::flat_hash_set<std::string_view>& set = large_keys_[large_open_++];
+  set.insert(keys_.begin() + open.keys_begin, keys_.end());
+  set.insert(key);
+  keys_.resize(open.keys_begin);
+  open.large = true;
   return false;
 }
 
@@ -264,15 +391,20 @@ bool JsonScanner::Value(int depth, std::string* out) {
             --depth;
             next = Next::kAfterValue;
           } else {
-            open_.push_back({object, static_cast<uint32_t>(keys_.size())});
+            open_.push_back({object, false, static_cast<uint32_t>(keys_.size())});
             next = object ? Next::kKey : Next::kValue;
           }
           continue;
         }
         if (c == '"') {
           std::string_view token;
-          if (!String(&token)) return false;
-          Append(out, token.data(), token.data() + token.size());
+          bool verbatim;
+          if (!String(&token, &verbatim)) return false;
+          if (verbatim) {
+            Append(out, token.data(), token.data() + token.size());
+          } else if (out != nullptr) {
+            AppendCompact(token, out);
+          }
         } else if (c == '-' || (c >= '0' && c <= '9')) {
           if (!Number(out)) return false;
         } else if (!Literal(out)) {
@@ -282,8 +414,13 @@ bool JsonScanner::Value(int depth, std::string* out) {
         continue;
       }
       case Next::kKey: {
+        // A key with a \u or \/ escape is declined: equal keys may then
+        // differ as text, and RepeatedKey compares text.
         std::string_view key;
-        if (!String(&key) || RepeatedKey(key) || !Consume(':')) return false;
+        bool verbatim;
+        if (!String(&key, &verbatim) || !verbatim || RepeatedKey(key) || !Consume(':')) {
+          return false;
+        }
         Append(out, key.data(), key.data() + key.size());
         Append(out, ':');
         next = Next::kValue;
@@ -301,6 +438,7 @@ bool JsonScanner::Value(int depth, std::string* out) {
           ++p_;
           Append(out, c);
           keys_.resize(open_.back().keys_begin);
+          if (open_.back().large) large_keys_[--large_open_].clear();
           open_.pop_back();
           --depth;
         } else {

@@ -7,16 +7,18 @@
 // (about 3x what uWebSockets.js spends on the same relay), most of it in
 // the lexer and dump_escaped.
 //
-// The scanner vouches for text whose strings use only the two-character
-// escapes (\" \\ \b \f \n \r \t) and whose objects repeat no key: strings,
-// literals and integers it copies as written, other numbers it writes as
-// nlohmann's formatter does. Its output is then byte for byte what
-// nlohmann's dump of the parsed value gives. For anything else (a \u or \/
-// escape, a repeated key, more than 64 keys in one object, nesting past the
-// limit, and every error) it declines, and the caller reads the text with
-// nlohmann-json's SAX parser (json_compact.h), which gives the normalised
-// value or the error message. The fuzz target inbound_message checks that
-// both paths agree with nlohmann's parse tree.
+// The scanner vouches for text whose objects repeat no key and whose keys
+// use only the two-character escapes (\" \\ \b \f \n \r \t). Literals,
+// integers and strings without a \u or \/ escape it copies as written;
+// a string with one it writes back as nlohmann's dump would (the escape
+// resolved to UTF-8, a control character as \u00xx); other numbers it
+// writes as nlohmann's formatter does. Its output is then byte for byte
+// what nlohmann's dump of the parsed value gives. For anything else (a key
+// with a \u or \/ escape, a repeated key, nesting past the limit, and
+// every error) it declines, and the
+// caller reads the text with nlohmann-json's SAX parser (json_compact.h),
+// which gives the normalised value or the error message. The fuzz target
+// inbound_message checks that both paths agree with nlohmann's parse tree.
 //
 //   JsonScanner scan(text, max_depth);
 //   std::string compact;
@@ -28,7 +30,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 
 namespace sigd::protocol {
@@ -65,11 +69,16 @@ class JsonScanner {
   bool Value(int depth, std::string* out);
 
   // Scans a string at the next position; `token` is its text with the
-  // quotes, which is also its compact form. False as for Value.
-  bool String(std::string_view* token);
+  // quotes. `verbatim` says whether that is also its compact form (no \u
+  // or \/ escape in it). False as for Value.
+  bool String(std::string_view* token, bool* verbatim);
 
   // The value of a string token String accepted, its escapes resolved.
   static std::string Decode(std::string_view token);
+
+  // Appends the compact form of a string token String accepted: what
+  // nlohmann's dump writes for its value.
+  static void AppendCompact(std::string_view token, std::string* out);
 
   // true/false after whitespace; false for anything else.
   bool Boolean(bool* value);
@@ -82,6 +91,7 @@ class JsonScanner {
 
   struct Open {
     bool object;
+    bool large;           // its keys are in large_keys_, not keys_
     uint32_t keys_begin;  // the object's keys are keys_[keys_begin..]
   };
 
@@ -90,6 +100,9 @@ class JsonScanner {
   const int max_depth_;
   absl::InlinedVector<Open, 8> open_;
   absl::InlinedVector<std::string_view, 16> keys_;
+  // The keys of the large objects open, innermost last, and spare sets.
+  std::vector<absl::flat_hash_set<std::string_view>> large_keys_;
+  size_t large_open_ = 0;
 };
 
 }  // namespace sigd::protocol

@@ -50,11 +50,35 @@ TEST(JsonScan, WritesWhatTheParseTreeWould) {
   EXPECT_EQ(Scan(R"("tab\tquote\"")"), R"("tab\tquote\"")");
 }
 
-// What nlohmann would rewrite but for numbers, the scanner leaves to it.
+// Strings with \u and \/ escapes are written back as nlohmann's dump writes
+// their values: resolved to UTF-8, a control character as \u00xx (in lower
+// case), a quote or backslash with its two-character escape.
+TEST(JsonScan, WritesEscapedStringsAsTheParseTreeWould) {
+  for (std::string_view text : {
+           R"("\u0041")",
+           R"("a\/b")",
+           R"(["\u00e9\u00E9","\u20ac","\ud83d\ude00","\uD83D\uDE00x","\u0000\u001F\u001f"])",
+           R"("\u0008\u0009\u000a\u000C\u000d\u0022\u005c\u005C\u002f\u007f\u0020")",
+           R"({"k":"\u4e2d\u6587 \"q\" \n mixed \/ with plain \\ text"})",
+           "\"\\u00e9 and caf\xc3\xa9 and a long plain run for the eight-byte steps\"",
+       }) {
+    std::optional<std::string> scanned = Scan(text);
+    ASSERT_TRUE(scanned.has_value()) << "declined: " << text;
+    EXPECT_EQ(*scanned, TreeCompact(text)) << text;
+  }
+  EXPECT_EQ(Scan(R"("\u0041\/\u0001\u005C")"), R"("A/\u0001\\")");
+  EXPECT_EQ(Scan(R"("\ud83d\ude00")"), "\"\xf0\x9f\x98\x80\"");
+  // Validation only (no output) takes them too.
+  JsonScanner scan(R"(["\u0041\/"])", kDefaultMaxJsonDepth);
+  EXPECT_TRUE(scan.Value(0, nullptr) && scan.AtEndAfterSpace());
+}
+
+// What nlohmann would rewrite in ways the scanner does not, it leaves to
+// the SAX path.
 TEST(JsonScan, DeclinesWhatTheParseTreeNormalises) {
   for (std::string_view text : {
-           R"("\u0041")",       // -> "A"
-           R"("a\/b")",         // -> "a/b"
+           R"({"\u0041":1})",  // a key with an escape: equal keys may differ as text
+           R"({"a\/b":1})",
            R"({"a":1,"a":2})",  // -> {"a":2}
            R"({"a":{"b":1,"b":2}})",
        }) {
@@ -62,11 +86,32 @@ TEST(JsonScan, DeclinesWhatTheParseTreeNormalises) {
   }
   // The same key in different objects is no repeat.
   EXPECT_EQ(Scan(R"({"a":{"a":1},"b":{"a":2}})"), R"({"a":{"a":1},"b":{"a":2}})");
-  // So many keys in one object that checking each against the rest would
-  // cost too much: declined, however they are spelled.
-  std::string many = "{";
-  for (int i = 0; i < 100; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
-  EXPECT_EQ(Scan(many + "}"), std::nullopt);
+}
+
+// Objects of many keys (their keys go to a hash set past the first few) are
+// taken while no key repeats, at any nesting, and declined on a repeat.
+TEST(JsonScan, FindsARepeatedKeyAmongMany) {
+  const auto keys = [](int from, int to) {
+    std::string out;
+    for (int i = from; i < to; ++i) out += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    return out;
+  };
+  const std::string many = "{\"first\":0" + keys(0, 100) + "}";
+  ASSERT_EQ(Scan(many), TreeCompact(many));
+  // Large objects inside large objects, and the same keys in each.
+  const std::string nested = "{\"a\":" + many + keys(0, 40) + ",\"b\":[" + many + "," + many +
+                             "]" + keys(40, 80) + ",\"c\":{\"first\":1" + keys(0, 20) + "}}";
+  ASSERT_EQ(Scan(nested), TreeCompact(nested));
+  for (const std::string& repeated : {
+           "{\"first\":0" + keys(0, 100) + ",\"k50\":1}",   // among the set's keys
+           "{\"first\":0" + keys(0, 100) + ",\"first\":1}", // the first, moved into the set
+           "{\"first\":0" + keys(0, 10) + ",\"k3\":1" + keys(10, 50) + "}",
+           "{\"x\":" + many + keys(0, 40) + ",\"k39\":1}",   // after a large inner object
+           "[" + many + ",{\"first\":0" + keys(0, 30) + ",\"k29\":0}]",
+       }) {
+    EXPECT_EQ(Scan(repeated), std::nullopt) << repeated.substr(0, 60);
+    EXPECT_EQ(*FrameFromJsonText(repeated, kDefaultMaxJsonDepth), TreeCompact(repeated));
+  }
 }
 
 TEST(JsonScan, DeclinesEveryError) {
@@ -78,6 +123,9 @@ TEST(JsonScan, DeclinesEveryError) {
            "\"\xed\xa0\x80\"",      // a surrogate
            "\"\xf4\x90\x80\x80\"",  // past U+10FFFF
            "\"\xe2\x82\"",          // cut short
+           // \u escapes nlohmann's lexer rejects.
+           R"("\u00")", R"("\u00g0")", R"("\ud800")", R"("\ud800x")", R"("\ud800\u0041")",
+           R"("\ud800\ud800")", R"("\udc00")", R"("\ud83d\")", R"("\u")",
            "\xef\xbb\xbf{}",        // a byte-order mark: nlohmann decides
            "[1]]", "{}}",
        }) {
@@ -92,12 +140,18 @@ TEST(JsonScan, DeclinesNestingPastTheLimit) {
   EXPECT_EQ(Scan("[[],[]]", 2), "[[],[]]");
 }
 
-TEST(JsonScan, DecodesTheTwoCharacterEscapes) {
+TEST(JsonScan, DecodesEveryEscape) {
   JsonScanner scan(R"("a\"b\\c\bd\fe\nf\rg\th")", kDefaultMaxJsonDepth);
   std::string_view token;
-  ASSERT_TRUE(scan.String(&token));
+  bool verbatim = false;
+  ASSERT_TRUE(scan.String(&token, &verbatim));
+  EXPECT_TRUE(verbatim);
   EXPECT_EQ(JsonScanner::Decode(token), "a\"b\\c\bd\fe\nf\rg\th");
   EXPECT_EQ(JsonScanner::Decode(R"("")"), "");
+  JsonScanner escaped(R"("\u0041\/\u00e9\ud83d\ude00\u0000.")", kDefaultMaxJsonDepth);
+  ASSERT_TRUE(escaped.String(&token, &verbatim));
+  EXPECT_FALSE(verbatim);
+  EXPECT_EQ(JsonScanner::Decode(token), std::string("A/\xc3\xa9\xf0\x9f\x98\x80\0.", 10));
 }
 
 // Each input through ParseInbound and FrameFromJsonText gives what the parse
@@ -113,6 +167,9 @@ TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
            R"({"message":1,"direct":"yes"})",
            R"({"message":{"a":1,"a":2}})",
            R"({"message":"\u00e9\/"})",
+           R"({"message":"\u0022\u005c\u0001\u007f","path":"/\u00e9","clientId":"\ud83d\ude00"})",
+           R"({"m\u0065ssage":["\u0041"],"message":"x"})",
+           R"({"message":"\ud800"})",
            R"({"message":1.5,"other":{"x":[1,{"y":null}]}})",
            R"({"path":"/only"})",
            R"({})",
@@ -153,12 +210,16 @@ TEST(JsonScan, TakesTheMessagesPagesSend) {
            R"({"Message":{"type":"chat","text":"a \"quote\"\n","ts":1732900000123,"x":0.25},"clientId":"ab12","direct":false})",
            R"({"message":[1,2.5,-3e-2,null,true,{}]})",
            "{\"message\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}",
+           // What Python's json.dumps writes by default (ensure_ascii) and
+           // JSON.stringify for a control character.
+           R"({"message": {"text": "caf\u00e9 \ud83d\ude00", "tab": "a\u0001b"}, "path": "/caf\u00e9"})",
+           R"({"message":"\u00e9\/"})",
        }) {
     EXPECT_TRUE(detail::ScanAccepts(text, kDefaultMaxJsonDepth)) << text;
   }
   // And declines the rest, which the second path then takes.
   for (std::string_view text : {
-           R"({"message":"\u00e9"})",
+           R"({"m\u0065ssage":"hi"})",
            R"({"message":1,"message":2})",
            R"({"message":"hi",)",
        }) {
@@ -240,6 +301,8 @@ TEST(JsonScan, NormalisesAsDocumented) {
   EXPECT_EQ(frame(R"({"message":{"a":1,"b":2,"a":3}})"), R"({"a":3,"b":2})");
   EXPECT_EQ(frame(R"({"message":[1.50,1e2,-0,7]})"), "[1.5,100.0,0,7]");
   EXPECT_EQ(frame(R"({"message":["\u0041\/"]})"), R"(["A/"])");
+  EXPECT_EQ(frame(R"({"message":["\u0041\/\u00e9\u001F\u000A"]})"),
+            "[\"A/\xc3\xa9\\u001f\\n\"]");
 }
 
 // A large message, as a page posting a document would send: relayed whole,
