@@ -5,8 +5,11 @@
 // on the same inputs in the same process, so the machine's noise falls on
 // both alike.
 //
-// Prints one JSON line per input and path: nanoseconds per message (the
-// median of 9 rounds) and MB/s.
+// Prints one JSON line per input: whether the scan takes it, and
+// nanoseconds per message (the median of 9 rounds) through ParseInbound
+// (scan_ns), the SAX path alone (sax_ns: detail::ParseInboundCompact, what
+// ParseInbound falls back to) and the tree (tree_ns); MB/s; and the speed-up
+// of ParseInbound over the tree.
 //
 //   build/bench/sigd_parse_bench [--seconds-per-round 0.05]
 #include <algorithm>
@@ -71,10 +74,14 @@ std::vector<Input> Inputs() {
       {"python-ascii-4KiB",
        R"({"message":{"text":")" + Repeat("caf\\u00e9 \\u4e2d\\u6587 \\ud83d\\ude00 ", 4096) +
            R"("}, "path": "/room"})"},
-      // What the scan declines, so the SAX path (json_compact.h) reads: an
-      // object of more keys than the scan compares (hostile input: the
-      // tree's cost grows with the square of the key count).
+      // Objects of some 40 keys and of thousands (past the scan's linear
+      // compare, so in its hash set; hostile input: the tree's cost grows
+      // with the square of the key count) ...
+      {"keys-300B", R"({"message":)" + Keys(300) + "}"},
       {"keys-64KiB", R"({"message":)" + Keys(64 << 10) + "}"},
+      // ... and one key repeated, which the scan declines, so the SAX path
+      // (json_compact.h) reads it.
+      {"keys-64KiB-repeated", R"({"message":)" + Keys(64 << 10).insert(1, R"("k9":1,)") + "}"},
   };
 }
 
@@ -120,13 +127,19 @@ int main(int argc, char** argv) {
     const double scan = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
       return sigd::protocol::ParseInbound(t, sigd::protocol::kDefaultMaxJsonDepth);
     });
+    const double sax = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
+      return sigd::protocol::detail::ParseInboundCompact(t, sigd::protocol::kDefaultMaxJsonDepth);
+    });
     const double tree = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
       return sigd::protocol::detail::ParseInboundWithTree(t, sigd::protocol::kDefaultMaxJsonDepth);
     });
+    const bool scanned =
+        sigd::protocol::detail::ScanAccepts(input.text, sigd::protocol::kDefaultMaxJsonDepth);
     std::printf(
-        "{\"input\":\"%s\",\"bytes\":%zu,\"scan_ns\":%.0f,\"tree_ns\":%.0f,"
-        "\"scan_mb_s\":%.0f,\"tree_mb_s\":%.0f,\"speedup\":%.2f}\n",
-        input.name, input.text.size(), scan, tree, static_cast<double>(input.text.size()) / scan * 1e3,
+        "{\"input\":\"%s\",\"bytes\":%zu,\"scan_takes\":%s,\"scan_ns\":%.0f,\"sax_ns\":%.0f,"
+        "\"tree_ns\":%.0f,\"scan_mb_s\":%.0f,\"tree_mb_s\":%.0f,\"speedup\":%.2f}\n",
+        input.name, input.text.size(), scanned ? "true" : "false", scan, sax, tree,
+        static_cast<double>(input.text.size()) / scan * 1e3,
         static_cast<double>(input.text.size()) / tree * 1e3, tree / scan);
   }
   return 0;
