@@ -1,5 +1,6 @@
 #include "server/protocol/json_compact.h"
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -7,12 +8,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "nlohmann/json.hpp"
-#include "server/protocol/frames.h"
+#include "server/protocol/json_scan.h"
 
 namespace sigd::protocol {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+constexpr size_t kLinearKeys = 16;
 
 // Builds a tree of the values whose objects index their keys in a hash map,
 // so that a repeated key replaces its value in place (first place, last
@@ -45,25 +48,46 @@ class CompactSax : public nlohmann::json_sax<json> {
     return Scalar(CompactJson::kOther, std::to_string(value));
   }
   bool number_float(number_float_t value, const string_t& /*text*/) override {
-    return Scalar(CompactJson::kOther, DumpCompact(json(value)));
+    // The parser passes only finite values; written as dump writes them.
+    if (!std::isfinite(value)) return Scalar(CompactJson::kOther, "null");
+    char buffer[64];
+    char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, value);
+    return Scalar(CompactJson::kOther, std::string(buffer, end));
   }
   bool string(string_t& value) override {
     Node& node = Place();
     node.kind = CompactJson::kString;
-    node.text = DumpCompact(json(value));
+    AppendJsonString(value, &node.text);
     node.decoded = std::move(value);
     return true;
   }
   bool binary(binary_t& /*value*/) override { return false; }  // not in JSON text
   bool start_object(std::size_t /*elements*/) override { return Open(CompactJson::kObject); }
   bool key(string_t& key) override {
+    // A few keys are compared one by one; past kLinearKeys the object's
+    // keys go into its hash map, so that each new key costs the same
+    // however many came before it.
     Node& object = *open_.back();
-    auto [it, added] = index_.back().try_emplace(key, object.items.size());
-    if (added) {
+    absl::flat_hash_map<std::string, size_t>& index = index_.back();
+    const size_t count = object.keys.size();
+    size_t slot = count;
+    if (index.empty()) {
+      for (size_t i = 0; i < count; ++i) {
+        if (object.keys[i] == key) {
+          slot = i;
+          break;
+        }
+      }
+      if (slot == count && count >= kLinearKeys) {
+        for (size_t i = 0; i < count; ++i) index.emplace(object.keys[i], i);
+      }
+    }
+    if (!index.empty()) slot = index.try_emplace(key, count).first->second;
+    if (slot == count) {
       object.keys.push_back(std::move(key));
       object.items.emplace_back();
     }
-    slot_ = it->second;
+    slot_ = slot;
     return true;
   }
   bool end_object() override { return Close(); }
@@ -88,7 +112,7 @@ class CompactSax : public nlohmann::json_sax<json> {
     for (size_t i = 0; i < node.items.size(); ++i) {
       if (i > 0) out.push_back(',');
       if (object) {
-        out += DumpCompact(json(node.keys[i]));
+        AppendJsonString(node.keys[i], &out);
         out.push_back(':');
       }
       Write(node.items[i], out);

@@ -128,6 +128,26 @@ void AppendUtf8(uint32_t code_point, std::string* out) {
   }
 }
 
+// Appends c, a byte JSON text must escape (below 0x20, a quote or a
+// backslash), escaped as nlohmann's dump escapes it: the two-character
+// escapes where JSON has one, else \u00xx in lower case.
+void AppendEscaped(unsigned char c, std::string* out) {
+  switch (c) {
+    case '\b': out->append("\\b"); break;
+    case '\t': out->append("\\t"); break;
+    case '\n': out->append("\\n"); break;
+    case '\f': out->append("\\f"); break;
+    case '\r': out->append("\\r"); break;
+    case '"': out->append("\\\""); break;
+    case '\\': out->append("\\\\"); break;
+    default: {
+      constexpr char kHex[] = "0123456789abcdef";
+      const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out->append(escaped, sizeof escaped);
+    }
+  }
+}
+
 }  // namespace
 
 bool JsonScanner::String(std::string_view* token, bool* verbatim) {
@@ -229,23 +249,10 @@ void JsonScanner::AppendCompact(std::string_view token, std::string* out) {
     } else if (escape[1] == 'u') {
       // As nlohmann's dump writes the code point (ensure_ascii off).
       const uint32_t code_point = CodePointAt(p);
-      switch (code_point) {
-        case '\b': out->append("\\b"); break;
-        case '\t': out->append("\\t"); break;
-        case '\n': out->append("\\n"); break;
-        case '\f': out->append("\\f"); break;
-        case '\r': out->append("\\r"); break;
-        case '"': out->append("\\\""); break;
-        case '\\': out->append("\\\\"); break;
-        default:
-          if (code_point < 0x20) {
-            constexpr char kHex[] = "0123456789abcdef";
-            const char escaped[] = {'\\', 'u', '0', '0', kHex[code_point >> 4],
-                                    kHex[code_point & 0xF]};
-            out->append(escaped, sizeof escaped);
-          } else {
-            AppendUtf8(code_point, out);
-          }
+      if (code_point < 0x20 || code_point == '"' || code_point == '\\') {
+        AppendEscaped(static_cast<unsigned char>(code_point), out);
+      } else {
+        AppendUtf8(code_point, out);
       }
     } else {
       out->append(escape, 2);  // a two-character escape, kept
@@ -448,6 +455,21 @@ bool JsonScanner::Value(int depth, std::string* out) {
       }
     }
   }
+}
+
+void AppendJsonString(std::string_view value, std::string* out) {
+  out->reserve(out->size() + value.size() + 2);
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
+  const auto* end = p + value.size();
+  while (p != end) {
+    const unsigned char* run = p;
+    while (p != end && *p >= 0x20 && *p != '"' && *p != '\\') ++p;
+    out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+    if (p == end) break;
+    AppendEscaped(*p++, out);
+  }
+  out->push_back('"');
 }
 
 }  // namespace sigd::protocol

@@ -105,6 +105,10 @@ class JsonScanner {
   size_t large_open_ = 0;
 };
 
+// Appends `value` (valid UTF-8) as a JSON string, written as nlohmann's dump
+// writes it (ensure_ascii off): the compact form of a string value.
+void AppendJsonString(std::string_view value, std::string* out);
+
 }  // namespace sigd::protocol
 
 #endif  // SIGD_SERVER_PROTOCOL_JSON_SCAN_H_

@@ -285,6 +285,19 @@ TEST(JsonCompact, ARepeatedKeyKeepsItsFirstPlaceAndItsLastValue) {
   EXPECT_EQ(envelope->members[1].value.text, "4");
 }
 
+// A string value written as nlohmann's dump writes it: every ASCII byte,
+// text past ASCII, and an empty string.
+TEST(JsonCompact, WritesStringsAsDumpDoes) {
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii.push_back(static_cast<char>(c));
+  for (const std::string& value : {every_ascii, std::string("caf\xc3\xa9 \xf0\x9f\x98\x80 \x7f"),
+                                   std::string()}) {
+    std::string out = "x";
+    AppendJsonString(value, &out);
+    EXPECT_EQ(out, "x" + DumpCompact(nlohmann::ordered_json(value)));
+  }
+}
+
 TEST(JsonCompact, RejectsWhatIsNotOneJsonValue) {
   for (std::string_view text : {"", "{", "[1,]", "1 2", "{\"a\":1,}", "\"\\x\"", "1e400"}) {
     EXPECT_FALSE(CompactJsonOf(text, /*members=*/false).has_value()) << text;
