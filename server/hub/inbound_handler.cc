@@ -293,7 +293,7 @@ routes::EventPtr InboundHandler::MakeEvent(sigd::v1::EventKind kind, const Clien
   event->set_kind(kind);
   if (message != nullptr) {
     sigd::v1::SignalData* data = event->mutable_data();
-    data->set_message_json(message->message_json);
+    data->set_message_json(message->MessageJson());
     data->set_path(message->path);
     data->set_client_id(message->client_id);
     data->set_direct(message->direct);

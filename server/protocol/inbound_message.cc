@@ -85,7 +85,6 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
   absl::InlinedVector<std::string_view, 4> keys;
   bool seen[4] = {false, false, false, false};
   std::string_view string_message;  // the token, when the message is a string
-  bool message_verbatim = true;     // whether that token is its compact form
   if (scan.Peek() == '}') return false;  // no message: nlohmann says so
   do {
     // A key with a \u or \/ escape may spell a field's name: the SAX path
@@ -105,8 +104,8 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
     switch (field) {
       case Field::kMessage:
         if (scan.Peek() == '"') {
-          if (!scan.String(&string_message, &message_verbatim)) return false;
-        } else if (!scan.Value(1, &out.message_json)) {
+          if (!scan.String(&string_message, &verbatim)) return false;
+        } else if (!scan.Value(1, &out.frame)) {
           return false;
         }
         break;
@@ -125,14 +124,8 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
   } while (scan.Consume(','));
   if (!scan.Consume('}') || !scan.AtEndAfterSpace() || !seen[0]) return false;
   if (!string_message.empty()) {
-    if (message_verbatim) {
-      out.message_json = std::string(string_message);
-    } else {
-      JsonScanner::AppendCompact(string_message, &out.message_json);
-    }
     out.frame = JsonScanner::Decode(string_message);
-  } else {
-    out.frame = out.message_json;
+    out.message_is_string = true;
   }
   return true;
 }
@@ -183,12 +176,19 @@ absl::StatusOr<InboundMessage> ParseInboundCompact(std::string_view text, int ma
     }
     out.direct = direct->boolean;
   }
-  out.message_json = std::move(message->json);
-  out.frame = message->kind == CompactJson::kString ? std::move(message->text) : out.message_json;
+  out.message_is_string = message->kind == CompactJson::kString;
+  out.frame = out.message_is_string ? std::move(message->text) : std::move(message->json);
   return out;
 }
 
 }  // namespace detail
+
+std::string InboundMessage::MessageJson() const {
+  if (!message_is_string) return frame;
+  std::string json;
+  AppendJsonString(frame, &json);
+  return json;
+}
 
 absl::StatusOr<InboundMessage> ParseInbound(std::string_view text, int max_depth) {
   InboundMessage out;
@@ -253,8 +253,8 @@ absl::StatusOr<InboundMessage> ParseInboundWithTree(std::string_view text, int m
     if (!direct->is_boolean()) return absl::InvalidArgumentError("\"direct\" must be a boolean");
     out.direct = direct->get<bool>();
   }
-  out.message_json = DumpCompact(*message);
-  out.frame = message->is_string() ? message->get<std::string>() : out.message_json;
+  out.message_is_string = message->is_string();
+  out.frame = out.message_is_string ? message->get<std::string>() : DumpCompact(*message);
   return out;
 }
 

@@ -23,11 +23,16 @@ namespace sigd::protocol {
 inline constexpr int kDefaultMaxJsonDepth = 64;
 
 struct InboundMessage {
-  std::string message_json;  // `message` re-serialised as compact JSON
-  std::string frame;         // what goes out: a JSON string raw, anything else compact
-  std::string path;          // empty when absent
-  std::string client_id;     // empty when absent
+  std::string frame;               // what goes out: a JSON string raw, anything else compact
+  bool message_is_string = false;  // `message` was a JSON string: `frame` is its value
+  std::string path;                // empty when absent
+  std::string client_id;           // empty when absent
   bool direct = false;
+
+  // `message` as compact JSON (what a route's event carries): the frame
+  // itself, or for a string its value quoted and escaped. Written on demand
+  // because only routed messages need it.
+  std::string MessageJson() const;
 };
 
 // InvalidArgument with a human-readable reason for anything that is not a

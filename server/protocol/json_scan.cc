@@ -464,7 +464,11 @@ void AppendJsonString(std::string_view value, std::string* out) {
   const auto* end = p + value.size();
   while (p != end) {
     const unsigned char* run = p;
-    while (p != end && *p >= 0x20 && *p != '"' && *p != '\\') ++p;
+    for (;;) {
+      p = SkipPlain(p, end);
+      if (p == end || *p < 0x80) break;
+      ++p;  // a byte of a multi-byte sequence, kept as it is
+    }
     out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
     if (p == end) break;
     AppendEscaped(*p++, out);

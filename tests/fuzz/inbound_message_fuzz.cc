@@ -46,20 +46,21 @@ std::string Recase(std::string_view key, uint32_t pattern) {
 
 void CheckAccepted(std::string_view text, int max_depth, const InboundMessage& m) {
   // The message value is valid JSON, compact, and stable under a round trip.
-  json message = json::parse(m.message_json, nullptr, /*allow_exceptions=*/false);
-  FUZZ_CHECK(!message.is_discarded(), "message_json is not JSON: %s", m.message_json.c_str());
-  FUZZ_CHECK(sigd::protocol::DumpCompact(message) == m.message_json,
-             "message_json is not compact/stable: %s", m.message_json.c_str());
+  json message = json::parse(m.MessageJson(), nullptr, /*allow_exceptions=*/false);
+  FUZZ_CHECK(!message.is_discarded(), "message_json is not JSON: %s", m.MessageJson().c_str());
+  FUZZ_CHECK(sigd::protocol::DumpCompact(message) == m.MessageJson(),
+             "message_json is not compact/stable: %s", m.MessageJson().c_str());
   // The frame's depth limit covers the message inside it.
   FUZZ_CHECK(Depth(message) + 1 <= max_depth, "depth %d accepted with limit %d",
              Depth(message) + 1, max_depth);
+  FUZZ_CHECK(m.message_is_string == message.is_string(), "message_is_string is wrong");
   if (message.is_string()) {
     FUZZ_CHECK(m.frame == message.get<std::string>(), "string message not sent raw");
   } else {
-    FUZZ_CHECK(m.frame == m.message_json, "non-string message not sent as compact JSON");
+    FUZZ_CHECK(m.frame == m.MessageJson(), "non-string message not sent as compact JSON");
   }
   // Whatever the backend path does with the same value agrees.
-  absl::StatusOr<std::string> frame = sigd::protocol::FrameFromJsonText(m.message_json, max_depth);
+  absl::StatusOr<std::string> frame = sigd::protocol::FrameFromJsonText(m.MessageJson(), max_depth);
   FUZZ_CHECK(frame.ok() && *frame == m.frame, "FrameFromJsonText disagrees with ParseInbound");
 
   // Case-insensitive keys: the same fields under other casings parse the same.
@@ -74,9 +75,9 @@ void CheckAccepted(std::string_view text, int max_depth, const InboundMessage& m
       sigd::protocol::ParseInbound(sigd::protocol::DumpCompact(rebuilt), max_depth);
   FUZZ_CHECK(again.ok(), "rebuilt message rejected: %s",
              std::string(again.status().message()).c_str());
-  FUZZ_CHECK(again->message_json == m.message_json && again->frame == m.frame &&
+  FUZZ_CHECK(again->MessageJson() == m.MessageJson() && again->frame == m.frame &&
                  again->path == m.path && again->client_id == m.client_id &&
-                 again->direct == m.direct,
+                 again->direct == m.direct && again->message_is_string == m.message_is_string,
              "recased keys changed the result");
 }
 
@@ -94,21 +95,22 @@ void CheckAgreesWithTree(std::string_view text, int max_depth,
       sigd::protocol::detail::ParseInboundCompact(text, max_depth);
   FUZZ_CHECK(SameOutcome(compact, tree), "ParseInboundCompact and tree disagree on acceptance");
   if (compact.ok()) {
-    FUZZ_CHECK(compact->message_json == tree->message_json && compact->frame == tree->frame &&
+    FUZZ_CHECK(compact->MessageJson() == tree->MessageJson() && compact->frame == tree->frame &&
                    compact->path == tree->path && compact->client_id == tree->client_id &&
-                   compact->direct == tree->direct,
+                   compact->direct == tree->direct &&
+                   compact->message_is_string == tree->message_is_string,
                "ParseInboundCompact and tree disagree: %s against %s",
-               compact->message_json.c_str(), tree->message_json.c_str());
+               compact->MessageJson().c_str(), tree->MessageJson().c_str());
   }
   FUZZ_CHECK(SameOutcome(m, tree), "ParseInbound: scan and tree disagree on acceptance: %s / %s",
              std::string(m.status().message()).c_str(),
              std::string(tree.status().message()).c_str());
   if (m.ok()) {
-    FUZZ_CHECK(m->message_json == tree->message_json && m->frame == tree->frame &&
+    FUZZ_CHECK(m->MessageJson() == tree->MessageJson() && m->frame == tree->frame &&
                    m->path == tree->path && m->client_id == tree->client_id &&
-                   m->direct == tree->direct,
-               "ParseInbound: scan and tree disagree: %s against %s", m->message_json.c_str(),
-               tree->message_json.c_str());
+                   m->direct == tree->direct && m->message_is_string == tree->message_is_string,
+               "ParseInbound: scan and tree disagree: %s against %s", m->MessageJson().c_str(),
+               tree->MessageJson().c_str());
   }
   const absl::StatusOr<std::string> frame = sigd::protocol::FrameFromJsonText(text, max_depth);
   const absl::StatusOr<std::string> frame_tree =

@@ -20,7 +20,6 @@ using Kind = DefaultTarget::Kind;
 
 InboundMessage Message(std::string path, std::string client_id, bool direct) {
   InboundMessage m;
-  m.message_json = "1";
   m.frame = "1";
   m.path = std::move(path);
   m.client_id = std::move(client_id);

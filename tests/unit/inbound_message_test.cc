@@ -28,7 +28,7 @@ TEST(InboundMessage, ParsesEveryKey) {
   absl::StatusOr<InboundMessage> m =
       ParseInbound(R"({"message":{"a":1},"path":"/x","clientId":"abc","direct":true})");
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, R"({"a":1})");
+  EXPECT_EQ(m->MessageJson(), R"({"a":1})");
   EXPECT_EQ(m->frame, R"({"a":1})");
   EXPECT_EQ(m->path, "/x");
   EXPECT_EQ(m->client_id, "abc");
@@ -38,7 +38,7 @@ TEST(InboundMessage, ParsesEveryKey) {
 TEST(InboundMessage, OnlyMessageIsRequired) {
   absl::StatusOr<InboundMessage> m = ParseInbound(R"({"message":1})");
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, "1");
+  EXPECT_EQ(m->MessageJson(), "1");
   EXPECT_EQ(m->path, "");
   EXPECT_EQ(m->client_id, "");
   EXPECT_FALSE(m->direct);
@@ -64,7 +64,7 @@ TEST(InboundMessage, UnknownKeysAreIgnored) {
   absl::StatusOr<InboundMessage> m =
       ParseInbound(R"({"message":2,"extra":[1,2],"type":"chat","path2":5,"direct_":"x"})");
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, "2");
+  EXPECT_EQ(m->MessageJson(), "2");
   EXPECT_EQ(m->path, "");
   EXPECT_EQ(m->client_id, "");
   EXPECT_FALSE(m->direct);
@@ -95,7 +95,7 @@ TEST_P(InboundMessageValue, AnyJsonValueIsAMessage) {
   absl::StatusOr<InboundMessage> m =
       ParseInbound(std::string(R"({"message": )") + c.message + "}");
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, c.message_json);
+  EXPECT_EQ(m->MessageJson(), c.message_json);
   EXPECT_EQ(m->frame, c.frame);
 }
 
@@ -119,7 +119,13 @@ TEST(InboundMessage, StringMessageGivesRawFrameAndQuotedJson) {
   absl::StatusOr<InboundMessage> m = ParseInbound(R"({"message":"hello world"})");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->frame, "hello world");
-  EXPECT_EQ(m->message_json, "\"hello world\"");
+  EXPECT_EQ(m->MessageJson(), "\"hello world\"");
+  EXPECT_TRUE(m->message_is_string);
+  // Escapes as compact JSON writes them, whichever way they were sent.
+  m = ParseInbound("{\"message\":\"q\\\"b\\\\ \\u0001\\u00e9\\/\\n caf\xc3\xa9\"}");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->frame, "q\"b\\ \x01\xc3\xa9/\n caf\xc3\xa9");
+  EXPECT_EQ(m->MessageJson(), "\"q\\\"b\\\\ \\u0001\xc3\xa9/\\n caf\xc3\xa9\"");
 }
 
 TEST(InboundMessage, KeyOrderIsKept) {
@@ -131,7 +137,7 @@ TEST(InboundMessage, KeyOrderIsKept) {
 TEST(InboundMessage, NullMessageIsPresent) {
   absl::StatusOr<InboundMessage> m = ParseInbound(R"({"message":null})");
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, "null");
+  EXPECT_EQ(m->MessageJson(), "null");
   EXPECT_EQ(m->frame, "null");
 }
 
@@ -226,7 +232,7 @@ TEST(InboundMessage, DepthExactlyAtTheLimitIsAccepted) {
   const std::string at_limit = R"({"message":)" + Nested(limit - 1) + "}";
   absl::StatusOr<InboundMessage> m = ParseInbound(at_limit, limit);
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(m->message_json, Nested(limit - 1));
+  EXPECT_EQ(m->MessageJson(), Nested(limit - 1));
 
   ExpectInvalid(R"({"message":)" + Nested(limit) + "}", limit);
 }
