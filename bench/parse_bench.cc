@@ -11,7 +11,12 @@
 // ParseInbound falls back to) and the tree (tree_ns); MB/s; and the speed-up
 // of ParseInbound over the tree.
 //
-//   build/bench/sigd_parse_bench [--seconds-per-round 0.05]
+//   build/bench/sigd_parse_bench [--seconds-per-round 0.05] [--input NAME]
+//
+// Wall-clock time here moves with the machine; for a figure that does not,
+// count instructions (deterministic) with --count, which only parses:
+//
+//   bench/parse_instructions.sh string-256KiB records-4KiB ...
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -115,15 +120,39 @@ double NanosPerMessage(const std::string& text, double seconds_per_round, Parse 
 
 int main(int argc, char** argv) {
   double seconds_per_round = 0.05;
+  const char* only = nullptr;
+  long count = -1;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--seconds-per-round") == 0 && i + 1 < argc) {
       seconds_per_round = std::atof(argv[++i]);
+    } else if (std::strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
+      only = argv[++i];
+    } else if (std::strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+      count = std::atol(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--seconds-per-round S]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seconds-per-round S] [--input NAME [--count N]]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (count >= 0 && only == nullptr) {
+    std::fprintf(stderr, "--count needs --input\n");
+    return 2;
+  }
   for (const Input& input : Inputs()) {
+    if (only != nullptr && std::strcmp(only, input.name) != 0) continue;
+    if (count >= 0) {
+      // No timing: ParseInbound `count` times, for an instruction count
+      // (valgrind --tool=callgrind, this run less the same with --count 0).
+      size_t bytes = 0;
+      for (long n = 0; n < count; ++n) {
+        bytes += sigd::protocol::ParseInbound(input.text, sigd::protocol::kDefaultMaxJsonDepth)
+                     ->frame.size();
+      }
+      std::printf("{\"input\":\"%s\",\"count\":%ld,\"frame_bytes\":%zu}\n", input.name, count,
+                  bytes);
+      continue;
+    }
     const double scan = NanosPerMessage(input.text, seconds_per_round, [](const std::string& t) {
       return sigd::protocol::ParseInbound(t, sigd::protocol::kDefaultMaxJsonDepth);
     });

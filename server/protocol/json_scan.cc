@@ -1,12 +1,14 @@
 #include "server/protocol/json_scan.h"
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <system_error>
 
+#include "absl/base/attributes.h"
 #include "nlohmann/json.hpp"
 
 namespace sigd::protocol {
@@ -21,10 +23,27 @@ constexpr std::array<bool, 256> MakePlain() {
 }
 constexpr std::array<bool, 256> kPlain = MakePlain();
 
+// The character a two-character escape stands for, by its second character.
+constexpr std::array<char, 256> MakeUnescaped() {
+  std::array<char, 256> unescaped{};
+  unescaped['"'] = '"';
+  unescaped['\\'] = '\\';
+  unescaped['/'] = '/';
+  unescaped['b'] = '\b';
+  unescaped['f'] = '\f';
+  unescaped['n'] = '\n';
+  unescaped['r'] = '\r';
+  unescaped['t'] = '\t';
+  return unescaped;
+}
+constexpr std::array<char, 256> kUnescaped = MakeUnescaped();
+
 // Skips the plain bytes at p, eight at a time while no byte of the eight
 // needs a closer look (a quote, a backslash, a control character or a
-// byte of a multi-byte sequence): the bulk of a long string.
-const unsigned char* SkipPlain(const unsigned char* p, const unsigned char* end) {
+// byte of a multi-byte sequence): the bulk of a long string. Inlined into
+// its callers, which call it once per escape or non-ASCII character.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const unsigned char* SkipPlain(const unsigned char* p,
+                                                                   const unsigned char* end) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   while (end - p >= 8) {
@@ -33,11 +52,17 @@ const unsigned char* SkipPlain(const unsigned char* p, const unsigned char* end)
     const uint64_t quote = w ^ (kOnes * '"');
     const uint64_t backslash = w ^ (kOnes * '\\');
     // High bit of a byte set where that byte is below 0x20, a quote, a
-    // backslash or non-ASCII (a byte above one of those may be flagged too,
-    // which only sends the eight to the byte loop).
-    const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-                             ((backslash - kOnes) & ~backslash) | w;
-    if ((special & kHigh) != 0) break;
+    // backslash or non-ASCII. A byte above one of those may be flagged
+    // too (a borrow), but the lowest flagged byte is always one of them.
+    const uint64_t special = (((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                              ((backslash - kOnes) & ~backslash) | w) &
+                             kHigh;
+    if (special != 0) {
+      if constexpr (std::endian::native == std::endian::little) {
+        return p + (std::countr_zero(special) >> 3);  // p[0] is the low byte
+      }
+      break;
+    }
     p += 8;
   }
   while (p != end && kPlain[*p]) ++p;
@@ -94,6 +119,27 @@ bool Hex4(const unsigned char* p, const unsigned char* end, uint32_t* value) {
   }
   *value = v;
   return true;
+}
+
+// Past the \u escape at p (a backslash), or null where nlohmann's lexer
+// rejects it: four hex digits, a high surrogate only with a low one after
+// it, a low one only there. Kept out of String's loop, which is for the
+// common bytes.
+ABSL_ATTRIBUTE_NOINLINE const unsigned char* SkipUnicodeEscape(const unsigned char* p,
+                                                               const unsigned char* end) {
+  uint32_t unit;
+  if (!Hex4(p + 2, end, &unit)) return nullptr;
+  p += 6;
+  if (unit >= 0xDC00 && unit <= 0xDFFF) return nullptr;
+  if (unit >= 0xD800 && unit <= 0xDBFF) {
+    uint32_t low;
+    if (end - p < 2 || p[0] != '\\' || p[1] != 'u' || !Hex4(p + 2, end, &low) || low < 0xDC00 ||
+        low > 0xDFFF) {
+      return nullptr;
+    }
+    p += 6;
+  }
+  return p;
 }
 
 // The code point of a \u escape String accepted, whose hex digits are at
@@ -179,24 +225,11 @@ bool JsonScanner::String(std::string_view* token, bool* verbatim) {
           p += 2;
           *verbatim = false;
           continue;
-        case 'u': {
-          // Four hex digits; a high surrogate only with a low one after it,
-          // a low one only there (nlohmann's lexer rejects the rest).
-          uint32_t unit;
-          if (!Hex4(p + 2, end, &unit)) return false;
-          p += 6;
-          if (unit >= 0xDC00 && unit <= 0xDFFF) return false;
-          if (unit >= 0xD800 && unit <= 0xDBFF) {
-            uint32_t low;
-            if (end - p < 2 || p[0] != '\\' || p[1] != 'u' || !Hex4(p + 2, end, &low) ||
-                low < 0xDC00 || low > 0xDFFF) {
-              return false;
-            }
-            p += 6;
-          }
+        case 'u':
+          p = SkipUnicodeEscape(p, end);
+          if (p == nullptr) return false;
           *verbatim = false;
           continue;
-        }
         default:
           return false;
       }
@@ -222,14 +255,10 @@ std::string JsonScanner::Decode(std::string_view token) {
     out.append(p, escape);
     if (escape == end) break;
     p = escape + 2;
-    switch (escape[1]) {
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'u': AppendUtf8(CodePointAt(p), &out); break;
-      default: out.push_back(escape[1]); break;  // " / or backslash
+    if (escape[1] == 'u') {
+      AppendUtf8(CodePointAt(p), &out);
+    } else {
+      out.push_back(kUnescaped[static_cast<unsigned char>(escape[1])]);
     }
   }
   return out;
