@@ -35,6 +35,7 @@ std::string WelcomeFrame(std::string_view client_id) {
 absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth) {
   JsonScanner scan(json_text, max_depth);
   std::string compact;
+  compact.reserve(json_text.size());  // written once, without regrowing
   std::string_view string_value;
   bool verbatim;
   if (scan.Peek() == '"') {

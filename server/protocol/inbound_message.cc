@@ -105,8 +105,9 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
       case Field::kMessage:
         if (scan.Peek() == '"') {
           if (!scan.String(&string_message, &verbatim)) return false;
-        } else if (!scan.Value(1, &out.frame)) {
-          return false;
+        } else {
+          out.frame.reserve(text.size());  // written once, without regrowing
+          if (!scan.Value(1, &out.frame)) return false;
         }
         break;
       case Field::kPath:
