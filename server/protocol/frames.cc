@@ -1,5 +1,6 @@
 #include "server/protocol/frames.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -32,18 +33,31 @@ std::string WelcomeFrame(std::string_view client_id) {
   return DumpCompact(j);
 }
 
+void TrimFrame(std::string& frame) {
+  if (frame.capacity() - frame.size() > std::max<size_t>(256, frame.size() / 4)) {
+    frame.shrink_to_fit();
+  }
+}
+
 absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth) {
   JsonScanner scan(json_text, max_depth);
-  std::string compact;
-  compact.reserve(json_text.size());  // written once, without regrowing
   std::string_view string_value;
   bool verbatim;
   if (scan.Peek() == '"') {
     if (scan.String(&string_value, &verbatim) && scan.AtEndAfterSpace()) {
-      return JsonScanner::Decode(string_value);
+      std::string frame = JsonScanner::Decode(string_value);
+      TrimFrame(frame);
+      return frame;
     }
-  } else if (scan.Value(0, &compact) && scan.AtEndAfterSpace()) {
-    return compact;
+  } else {
+    // Reserved at the text's size: rarely regrown (only numbers get longer,
+    // 1e9 -> 1000000000.0), and trimmed after if the text had much space.
+    std::string compact;
+    compact.reserve(json_text.size());
+    if (scan.Value(0, &compact) && scan.AtEndAfterSpace()) {
+      TrimFrame(compact);
+      return compact;
+    }
   }
   if (!WithinJsonDepth(json_text, max_depth)) {
     return absl::InvalidArgumentError(
@@ -51,8 +65,10 @@ absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int ma
   }
   std::optional<CompactJson> value = CompactJsonOf(json_text, /*members=*/false);
   if (!value) return absl::InvalidArgumentError("invalid JSON");
-  if (value->kind == CompactJson::kString) return std::move(value->text);
-  return std::move(value->json);
+  std::string frame = value->kind == CompactJson::kString ? std::move(value->text)
+                                                           : std::move(value->json);
+  TrimFrame(frame);
+  return frame;
 }
 
 namespace detail {

@@ -35,6 +35,13 @@ std::string WelcomeFrame(std::string_view client_id);
 // SAX parser (json_compact.h).
 absl::StatusOr<std::string> FrameFromJsonText(std::string_view json_text, int max_depth);
 
+// Gives back a frame's unused capacity when that is over a quarter of its
+// size (and over 256 bytes). The scan writes into a buffer reserved at its
+// input's size, and decoding \u escapes shrinks a string up to sixfold; a
+// queued frame is counted by its size, so its memory must be about that,
+// or a small frame cut from a large message would hold the whole message.
+void TrimFrame(std::string& frame);
+
 namespace detail {
 // What FrameFromJsonText must give, for tests: the same through the parse
 // tree.

@@ -106,7 +106,9 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
         if (scan.Peek() == '"') {
           if (!scan.String(&string_message, &verbatim)) return false;
         } else {
-          out.frame.reserve(text.size());  // written once, without regrowing
+          // Reserved at the text's size: rarely regrown (only numbers get
+          // longer), and trimmed below if the message was a small part.
+          out.frame.reserve(text.size());
           if (!scan.Value(1, &out.frame)) return false;
         }
         break;
@@ -128,6 +130,7 @@ bool ScanInbound(std::string_view text, int max_depth, InboundMessage& out) {
     out.frame = JsonScanner::Decode(string_message);
     out.message_is_string = true;
   }
+  TrimFrame(out.frame);
   return true;
 }
 
@@ -179,6 +182,7 @@ absl::StatusOr<InboundMessage> ParseInboundCompact(std::string_view text, int ma
   }
   out.message_is_string = message->kind == CompactJson::kString;
   out.frame = out.message_is_string ? std::move(message->text) : std::move(message->json);
+  TrimFrame(out.frame);
   return out;
 }
 

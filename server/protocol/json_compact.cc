@@ -17,10 +17,11 @@ using json = nlohmann::ordered_json;
 
 constexpr size_t kLinearKeys = 16;
 
-// Builds a tree of the values whose objects index their keys in a hash map,
-// so that a repeated key replaces its value in place (first place, last
-// value, as ordered_json), then writes it out once: linear in the input,
-// whatever the nesting.
+// Builds a tree of the values, in which a repeated key replaces its value
+// in place (first place, last value, as ordered_json), then writes it out
+// once: linear in the input, whatever the nesting. An object finds a
+// repeat among its first kLinearKeys keys by comparing them, past that
+// through a hash map of its keys.
 class CompactSax : public nlohmann::json_sax<json> {
  public:
   struct Node {

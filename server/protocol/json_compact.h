@@ -5,15 +5,16 @@
 // vector and finds each new key by linear search, so one object of n keys
 // costs n²/2 comparisons. A 64 KiB message of 6,500 short keys took sigd's
 // I/O thread 114-182 ms, stalling every other client of that thread. Here
-// each object indexes its keys in a hash map, and the values, kept in a
+// each object past 16 keys indexes them in a hash map, and the values, kept in a
 // tree, are written out once at the end: linear in the input, whatever the
 // nesting.
 //
 // The output is the tree's, byte for byte: the same lexer reads the text
-// (escapes, numbers, a leading BOM), values are written by nlohmann's own
-// serialiser, and a key repeated in one object keeps its first place and
-// its last value, as ordered_json does. The fuzz target inbound_message
-// compares the two on every input.
+// (escapes, numbers, a leading BOM), numbers are written by nlohmann's own
+// formatter, strings and keys by AppendJsonString (json_scan.h: what
+// nlohmann's dump writes), and a key repeated in one object keeps its
+// first place and its last value, as ordered_json does. The fuzz target
+// inbound_message compares the two on every input.
 //
 //   std::optional<CompactJson> v = CompactJsonOf(text, /*members=*/false);
 //   if (!v) reject("invalid JSON");

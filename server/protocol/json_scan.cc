@@ -396,8 +396,9 @@ bool JsonScanner::RepeatedKey(std::string_view key) {
   }
   // A large object: its keys move to a set of their own, so that each new
   // key costs the same however many came before it (hostile input may send
-  // thousands). The sets are kept for reuse, one per level of large objects
-  // open at once.
+  // thousands). The sets stay for the message's next large object at the
+  // same level of nesting (absl frees a set's table on clear past 127
+  // slots, so only small ones keep it).
   if (large_keys_.size() == large_open_) large_keys_.emplace_back();
   absl::flat_hash_set<std::string_view>& set = large_keys_[large_open_++];
   set.insert(keys_.begin() + open.keys_begin, keys_.end());

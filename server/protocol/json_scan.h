@@ -11,7 +11,8 @@
 // use only the two-character escapes (\" \\ \b \f \n \r \t). Literals,
 // integers and strings without a \u or \/ escape it copies as written;
 // a string with one it writes back as nlohmann's dump would (the escape
-// resolved to UTF-8, a control character as \u00xx); other numbers it
+// resolved to UTF-8; a quote, backslash or control character escaped as
+// dump escapes it: \" \\ \n and the like, else \u00xx in lower case); other numbers it
 // writes as nlohmann's formatter does. Its output is then byte for byte
 // what nlohmann's dump of the parsed value gives. For anything else (a key
 // with a \u or \/ escape, a repeated key, nesting past the limit, and
@@ -65,7 +66,7 @@ class JsonScanner {
   // Scans one value (after whitespace) nested inside `depth` containers and
   // appends its compact form to `out` (nothing when out is null: validation
   // only). False when the scanner does not vouch for it (see above); where
-  // it stopped is then unspecified.
+  // it stopped is then unspecified, and the scanner is not to be used again.
   bool Value(int depth, std::string* out);
 
   // Scans a string at the next position; `token` is its text with the

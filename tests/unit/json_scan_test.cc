@@ -1,5 +1,6 @@
 #include "server/protocol/json_scan.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -187,8 +188,8 @@ TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
       EXPECT_EQ(fast->frame, tree->frame) << text;
       EXPECT_EQ(fast->path, tree->path) << text;
       EXPECT_EQ(fast->client_id, tree->client_id) << text;
-      EXPECT_EQ(fast->message_is_string, tree->message_is_string);
-    EXPECT_EQ(fast->direct, tree->direct) << text;
+      EXPECT_EQ(fast->message_is_string, tree->message_is_string) << text;
+      EXPECT_EQ(fast->direct, tree->direct) << text;
     } else {
       EXPECT_EQ(fast.status(), tree.status()) << text;
     }
@@ -267,7 +268,7 @@ TEST(JsonCompact, AgreesWithTheParseTree) {
     EXPECT_EQ(compact->frame, tree->frame) << shown;
     EXPECT_EQ(compact->path, tree->path) << shown;
     EXPECT_EQ(compact->client_id, tree->client_id) << shown;
-    EXPECT_EQ(compact->message_is_string, tree->message_is_string);
+    EXPECT_EQ(compact->message_is_string, tree->message_is_string) << shown;
     EXPECT_EQ(compact->direct, tree->direct) << shown;
   }
 }
@@ -318,6 +319,34 @@ TEST(JsonScan, NormalisesAsDocumented) {
   EXPECT_EQ(frame(R"({"message":["\u0041\/"]})"), R"(["A/"])");
   EXPECT_EQ(frame(R"({"message":["\u0041\/\u00e9\u001F\u000A"]})"),
             "[\"A/\xc3\xa9\\u001f\\n\"]");
+}
+
+// A frame is counted by its size in a client's outbound queue, so it must
+// not hold much more memory than that: not the rest of a large envelope,
+// nor the space of escapes that decoding removed, nor a backend's
+// indentation.
+TEST(JsonScan, FramesHoldNoMoreMemoryThanTheirSize) {
+  const std::string pad(64000, 'x');
+  for (const std::string& text : {
+           R"({"message":0,"pad":")" + pad + R"("})",
+           R"({"message":[1,2],"pad":")" + pad + R"("})",
+           R"({"message":")" + [] {
+             std::string escapes;
+             for (int i = 0; i < 10000; ++i) escapes += "\\u0041";
+             return escapes;
+           }() + R"("})",
+           R"({"message":{"k":1,"k":2},"pad":")" + pad + R"("})",  // the SAX path
+       }) {
+    const absl::StatusOr<InboundMessage> m = ParseInbound(text);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_LE(m->frame.capacity(), m->frame.size() + std::max<size_t>(256, m->frame.size() / 4))
+        << text.substr(0, 40) << ": " << m->frame.size() << " bytes in " << m->frame.capacity();
+  }
+  const std::string spaced = "[1" + std::string(100000, ' ') + "]";
+  const absl::StatusOr<std::string> frame = FrameFromJsonText(spaced, kDefaultMaxJsonDepth);
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(*frame, "[1]");
+  EXPECT_LE(frame->capacity(), 256u + 3u);
 }
 
 // A large message, as a page posting a document would send: relayed whole,
