@@ -5,9 +5,9 @@
 // vector and finds each new key by linear search, so one object of n keys
 // costs n²/2 comparisons. A 64 KiB message of 6,500 short keys took sigd's
 // I/O thread 114-182 ms, stalling every other client of that thread. Here
-// each object past 16 keys indexes them in a hash map, and the values, kept in a
-// tree, are written out once at the end: linear in the input, whatever the
-// nesting.
+// each object past 16 keys indexes them in a hash map, and the values,
+// kept in a tree, are written out once at the end: linear in the input,
+// whatever the nesting.
 //
 // The output is the tree's, byte for byte: the same lexer reads the text
 // (escapes, numbers, a leading BOM), numbers are written by nlohmann's own

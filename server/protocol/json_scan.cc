@@ -250,7 +250,8 @@ std::string JsonScanner::Decode(std::string_view token) {
   const char* p = token.data() + 1;
   const char* end = token.data() + token.size() - 1;
   while (p != end) {
-    const char* escape = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
+    const char* escape =
+        static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
     if (escape == nullptr) escape = end;
     out.append(p, escape);
     if (escape == end) break;
@@ -268,7 +269,8 @@ void JsonScanner::AppendCompact(std::string_view token, std::string* out) {
   const char* p = token.data();
   const char* end = token.data() + token.size();
   while (p != end) {
-    const char* escape = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
+    const char* escape =
+        static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
     if (escape == nullptr) escape = end;
     out->append(p, escape);
     if (escape == end) break;
