@@ -9,17 +9,17 @@
 //
 // The scanner vouches for text whose objects repeat no key and whose keys
 // use only the two-character escapes (\" \\ \b \f \n \r \t). Literals,
-// integers and strings without a \u or \/ escape it copies as written;
-// a string with one it writes back as nlohmann's dump would (the escape
-// resolved to UTF-8; a quote, backslash or control character escaped as
-// dump escapes it: \" \\ \n and the like, else \u00xx in lower case); other numbers it
-// writes as nlohmann's formatter does. Its output is then byte for byte
-// what nlohmann's dump of the parsed value gives. For anything else (a key
-// with a \u or \/ escape, a repeated key, nesting past the limit, and
-// every error) it declines, and the
-// caller reads the text with nlohmann-json's SAX parser (json_compact.h),
-// which gives the normalised value or the error message. The fuzz target
-// inbound_message checks that both paths agree with nlohmann's parse tree.
+// integers and strings without a \u or \/ escape it copies as written. A
+// string with one it writes back as nlohmann's dump would: the escapes
+// resolved to UTF-8, then a quote, backslash or control character escaped
+// as dump escapes it (\" \\ \n and the like, else \u00xx in lower case).
+// Other numbers it writes as nlohmann's formatter does. Its output is then
+// byte for byte what nlohmann's dump of the parsed value gives. For
+// anything else (a key with a \u or \/ escape, a repeated key, nesting
+// past the limit, and every error) it declines, and the caller reads the
+// text with nlohmann-json's SAX parser (json_compact.h), which gives the
+// normalised value or the error message. The fuzz target inbound_message
+// checks that both paths agree with nlohmann's parse tree.
 //
 //   JsonScanner scan(text, max_depth);
 //   std::string compact;

@@ -44,6 +44,13 @@ std::string Recase(std::string_view key, uint32_t pattern) {
   return out;
 }
 
+// The same fields, whichever path read them.
+bool SameFields(const InboundMessage& a, const InboundMessage& b) {
+  return a.MessageJson() == b.MessageJson() && a.frame == b.frame && a.path == b.path &&
+         a.client_id == b.client_id && a.direct == b.direct &&
+         a.message_is_string == b.message_is_string;
+}
+
 void CheckAccepted(std::string_view text, int max_depth, const InboundMessage& m) {
   // The message value is valid JSON, compact, and stable under a round trip.
   json message = json::parse(m.MessageJson(), nullptr, /*allow_exceptions=*/false);
@@ -75,10 +82,7 @@ void CheckAccepted(std::string_view text, int max_depth, const InboundMessage& m
       sigd::protocol::ParseInbound(sigd::protocol::DumpCompact(rebuilt), max_depth);
   FUZZ_CHECK(again.ok(), "rebuilt message rejected: %s",
              std::string(again.status().message()).c_str());
-  FUZZ_CHECK(again->MessageJson() == m.MessageJson() && again->frame == m.frame &&
-                 again->path == m.path && again->client_id == m.client_id &&
-                 again->direct == m.direct && again->message_is_string == m.message_is_string,
-             "recased keys changed the result");
+  FUZZ_CHECK(SameFields(*again, m), "recased keys changed the result");
 }
 
 template <typename T>
@@ -95,22 +99,15 @@ void CheckAgreesWithTree(std::string_view text, int max_depth,
       sigd::protocol::detail::ParseInboundCompact(text, max_depth);
   FUZZ_CHECK(SameOutcome(compact, tree), "ParseInboundCompact and tree disagree on acceptance");
   if (compact.ok()) {
-    FUZZ_CHECK(compact->MessageJson() == tree->MessageJson() && compact->frame == tree->frame &&
-                   compact->path == tree->path && compact->client_id == tree->client_id &&
-                   compact->direct == tree->direct &&
-                   compact->message_is_string == tree->message_is_string,
-               "ParseInboundCompact and tree disagree: %s against %s",
+    FUZZ_CHECK(SameFields(*compact, *tree), "ParseInboundCompact and tree disagree: %s against %s",
                compact->MessageJson().c_str(), tree->MessageJson().c_str());
   }
   FUZZ_CHECK(SameOutcome(m, tree), "ParseInbound: scan and tree disagree on acceptance: %s / %s",
              std::string(m.status().message()).c_str(),
              std::string(tree.status().message()).c_str());
   if (m.ok()) {
-    FUZZ_CHECK(m->MessageJson() == tree->MessageJson() && m->frame == tree->frame &&
-                   m->path == tree->path && m->client_id == tree->client_id &&
-                   m->direct == tree->direct && m->message_is_string == tree->message_is_string,
-               "ParseInbound: scan and tree disagree: %s against %s", m->MessageJson().c_str(),
-               tree->MessageJson().c_str());
+    FUZZ_CHECK(SameFields(*m, *tree), "ParseInbound: scan and tree disagree: %s against %s",
+               m->MessageJson().c_str(), tree->MessageJson().c_str());
   }
   const absl::StatusOr<std::string> frame = sigd::protocol::FrameFromJsonText(text, max_depth);
   const absl::StatusOr<std::string> frame_tree =

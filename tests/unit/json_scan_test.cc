@@ -28,6 +28,24 @@ std::string TreeCompact(std::string_view text) {
   return DumpCompact(nlohmann::ordered_json::parse(text));
 }
 
+// `got`, read from `text`, is what the parse tree gives for it: the same
+// fields, or the same error.
+void ExpectAsTheTree(const absl::StatusOr<InboundMessage>& got, std::string_view text) {
+  const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
+  const std::string_view shown = text.substr(0, 80);
+  ASSERT_EQ(got.ok(), tree.ok()) << shown << ": " << got.status() << " / " << tree.status();
+  if (!got.ok()) {
+    EXPECT_EQ(got.status(), tree.status()) << shown;
+    return;
+  }
+  EXPECT_EQ(got->MessageJson(), tree->MessageJson()) << shown;
+  EXPECT_EQ(got->frame, tree->frame) << shown;
+  EXPECT_EQ(got->path, tree->path) << shown;
+  EXPECT_EQ(got->client_id, tree->client_id) << shown;
+  EXPECT_EQ(got->message_is_string, tree->message_is_string) << shown;
+  EXPECT_EQ(got->direct, tree->direct) << shown;
+}
+
 // Whatever the scanner writes is what nlohmann's parse and dump give.
 TEST(JsonScan, WritesWhatTheParseTreeWould) {
   for (std::string_view text : {
@@ -180,19 +198,7 @@ TEST(JsonScan, InboundAndBackendPathsAgreeWithTheParseTree) {
            "\xef\xbb\xbf{\"message\":1}",
            "{\"message\":\"\xed\xa0\x80\"}",
        }) {
-    const absl::StatusOr<InboundMessage> fast = ParseInbound(text);
-    const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
-    ASSERT_EQ(fast.ok(), tree.ok()) << text;
-    if (fast.ok()) {
-      EXPECT_EQ(fast->MessageJson(), tree->MessageJson()) << text;
-      EXPECT_EQ(fast->frame, tree->frame) << text;
-      EXPECT_EQ(fast->path, tree->path) << text;
-      EXPECT_EQ(fast->client_id, tree->client_id) << text;
-      EXPECT_EQ(fast->message_is_string, tree->message_is_string) << text;
-      EXPECT_EQ(fast->direct, tree->direct) << text;
-    } else {
-      EXPECT_EQ(fast.status(), tree.status()) << text;
-    }
+    ExpectAsTheTree(ParseInbound(text), text);
     const absl::StatusOr<std::string> frame = FrameFromJsonText(text, 64);
     const absl::StatusOr<std::string> frame_tree = detail::FrameFromJsonTextWithTree(text, 64);
     ASSERT_EQ(frame.ok(), frame_tree.ok()) << text;
@@ -256,20 +262,7 @@ TEST(JsonCompact, AgreesWithTheParseTree) {
            R"({"message":)" + std::string(62, '[') + "{\"k\":1,\"k\":\"\\u0041\"}" +
                std::string(62, ']') + "}",
        }) {
-    const absl::StatusOr<InboundMessage> compact = detail::ParseInboundCompact(text, 64);
-    const absl::StatusOr<InboundMessage> tree = detail::ParseInboundWithTree(text, 64);
-    const std::string shown = text.substr(0, 80);
-    ASSERT_EQ(compact.ok(), tree.ok()) << shown << ": " << compact.status() << " / " << tree.status();
-    if (!compact.ok()) {
-      EXPECT_EQ(compact.status(), tree.status()) << shown;
-      continue;
-    }
-    EXPECT_EQ(compact->MessageJson(), tree->MessageJson()) << shown;
-    EXPECT_EQ(compact->frame, tree->frame) << shown;
-    EXPECT_EQ(compact->path, tree->path) << shown;
-    EXPECT_EQ(compact->client_id, tree->client_id) << shown;
-    EXPECT_EQ(compact->message_is_string, tree->message_is_string) << shown;
-    EXPECT_EQ(compact->direct, tree->direct) << shown;
+    ExpectAsTheTree(detail::ParseInboundCompact(text, 64), text);
   }
 }
 
