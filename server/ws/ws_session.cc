@@ -13,12 +13,12 @@
 #include "absl/time/clock.h"
 
 #include "boost/asio/post.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core/bind_handler.hpp"
 #include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "server/protocol/frames.h"
 #include "server/ws/handler_pool.h"
-#include "server/ws/utf8_tail.h"
 #include "spdlog/spdlog.h"
 
 namespace sigd::ws {
@@ -38,6 +38,12 @@ constexpr std::chrono::seconds kCloseGrace{5};
 // payload bytes.
 constexpr size_t kMaxBatchFrames = 32;
 constexpr size_t kMaxBatchBytes = 256 * 1024;
+// The thread's read buffer for plain sockets, a TLS session's chunk within a
+// frame, and how many bytes of encoded control frames may wait for the socket
+// before the session stops reading (a client that pings and never reads).
+constexpr size_t kReadScratch = 64 * 1024;
+constexpr size_t kTlsReadChunk = 2048;
+constexpr size_t kMaxControlBacklog = 64 * 1024;
 
 // A buffer sequence over a range of const_buffers that outlives the write.
 struct BufferSpan {
@@ -48,17 +54,6 @@ struct BufferSpan {
   const_iterator begin() const { return first; }
   const_iterator end() const { return last; }
 };
-
-CloseReason ClassifyReadError(beast::error_code ec) {
-  if (ec == websocket::error::closed) return CloseReason::kClient;
-  if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-    return CloseReason::kTooBig;
-  }
-  if (ec == websocket::error::bad_frame_payload) return CloseReason::kBadPayload;
-  if (ec == beast::error::timeout) return CloseReason::kTimeout;
-  if (ec == websocket::condition::protocol_violation) return CloseReason::kProtocol;
-  return CloseReason::kReset;
-}
 
 bool WantsWelcome(const hub::ClientInfo& info) {
   auto it = info.query->find("welcome");
@@ -71,7 +66,7 @@ bool WantsWelcome(const hub::ClientInfo& info) {
 // client gets one whenever a burst queues several frames for it).
 struct WsSession::WriteBatch {
   uint8_t headers[kMaxBatchFrames][kMaxFrameHeader];
-  net::const_buffer buffers[2 * kMaxBatchFrames];
+  net::const_buffer buffers[2 * kMaxBatchFrames + 1];  // and the control frames
 };
 
 void WsSession::FreeWriteBatch::operator()(WriteBatch* batch) const {
@@ -86,7 +81,8 @@ WsSession::WriteBatchPtr WsSession::NewWriteBatch() {
 WsSession::WsSession(Transport transport, size_t shard, Context& context,
                      hub::ClientInfo info, Admission::Ticket ticket)
     : hub::Client(shard),
-      ws_(std::move(transport)),
+      transport_(std::move(transport)),
+      reader_(context.config.max_message_bytes),
       context_(context),
       gauges_(context.metrics.shards[shard]),
       info_(std::move(info)),
@@ -126,23 +122,19 @@ void WsSession::Enqueue(const hub::Frame& frame) {
 void WsSession::Run(beast::http::request<beast::http::string_body> request,
                     hub::Hub::Seat seat) {
   const config::Config& config = context_.config;
-  // Beast times the upgrade and the close handshake; idle clients are the
-  // shard's KeepAliveSweep's (Beast's idle timer would hold an armed wait on
-  // every connection).
+  upgrade_ = std::make_unique<UpgradeStream>(transport_);
+  // Beast times the upgrade; idle clients are the shard's KeepAliveSweep's.
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = config.handshake_timeout;
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
-  ws_.set_option(timeouts);
+  upgrade_->set_option(timeouts);
   // The session outlives its upgrade, so the decorator can point at it
   // rather than hold a copy of the id.
-  ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
+  upgrade_->set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
     res.set(beast::http::field::server, "sigd");
     res.set("X-Signal-Client-Id", info_.id);
   }));
-  // Any frame from the client, pings and pongs included, shows it is alive.
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) { silent_ticks_ = 0; });
-  ws_.read_message_max(config.max_message_bytes);
 
   // The welcome frame is queued before the client is registered, so it is
   // the first frame the client sees even if a broadcast races the upgrade.
@@ -153,14 +145,19 @@ void WsSession::Run(beast::http::request<beast::http::string_body> request,
   // socket opens it receives broadcasts and is listed.
   registered_ = true;
   context_.hub.Register(shared_from_this(), std::move(seat));
-  ws_.async_accept(request, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
+  upgrade_->async_accept(request,
+                         beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
 }
 
 void WsSession::OnAccept(beast::error_code ec) {
+  // Beast's stream has done its part; it goes once its operation has
+  // unwound.
+  net::post(transport_.get_executor(), [self = shared_from_this()] { self->upgrade_.reset(); });
   if (ec) {
     context_.metrics.handshakes_failed.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("upgrade failed for {} on {}: {}", info_.remote_address, info_.path,
                   ec.message());
+    read_done_ = true;
     Finish();
     return;
   }
@@ -189,7 +186,7 @@ void WsSession::StartExpiryTimer() {
   // timer is simply re-armed.
   constexpr absl::Duration kMaxWait = absl::Hours(24);
   const absl::Duration left = info_.token_expires() - absl::Now();
-  expiry_timer_ = std::make_unique<Timer>(ws_.get_executor());
+  expiry_timer_ = std::make_unique<Timer>(transport_.get_executor());
   expiry_timer_->expires_after(absl::ToChronoMilliseconds(
       std::clamp(left, absl::ZeroDuration(), kMaxWait)));
   expiry_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -203,68 +200,224 @@ void WsSession::StartExpiryTimer() {
   });
 }
 
-void WsSession::DoRead() {
-  // Between messages the session waits for a message's first payload byte
-  // in first_byte_: Beast's read handles control frames meanwhile, and an
-  // idle client holds no read buffer (a buffered async_read would claim one
-  // at once). The rest of the message is then read into read_buffer_.
-  ws_.async_read_some(net::buffer(&first_byte_, 1),
-                      Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
-                        self->OnMessageStart(ec, bytes);
-                      }));
+void WsSession::FreeTlsChunk::operator()(char* chunk) const {
+  HandlerPool::Deallocate(chunk, kTlsReadChunk);
 }
 
-void WsSession::OnMessageStart(beast::error_code ec, size_t bytes) {
+void WsSession::DoRead() {
+  if (read_stopped_ || read_done_ || reading_) return;
+  if (control_ != nullptr && control_->pending.size() + control_->sending.size() >
+                                 kMaxControlBacklog) {
+    // A client that sends pings faster than it reads the pongs: its bytes
+    // wait in the kernel until the pongs drain (OnWrite reads again).
+    read_held_ = true;
+    return;
+  }
+  if (TlsChannel* tls = transport_.tls()) {
+    // Between frames one byte, so an idle client holds no buffer; within a
+    // frame a chunk from the pool.
+    const bool within_frame = reader_.within_frame();
+    if (!within_frame) tls_chunk_.reset();
+    if (within_frame && tls_chunk_ == nullptr) {
+      tls_chunk_.reset(static_cast<char*>(HandlerPool::Allocate(kTlsReadChunk)));
+    }
+    const net::mutable_buffer into = within_frame ? net::buffer(tls_chunk_.get(), kTlsReadChunk)
+                                                  : net::buffer(&first_byte_, 1);
+    reading_ = true;
+    tls->async_read_some(into, Pooled([self = shared_from_this()](beast::error_code ec,
+                                                                   size_t bytes) {
+      self->OnTlsRead(ec, bytes);
+    }));
+    return;
+  }
+  reading_ = true;
+  transport_.socket().async_wait(
+      Socket::wait_read,
+      Pooled([self = shared_from_this()](beast::error_code ec) { self->OnReadable(ec); }));
+}
+
+void WsSession::OnTlsRead(beast::error_code ec, size_t bytes) {
+  reading_ = false;
   if (ec) {
-    OnRead(ec, 0);
+    EndRead(ec);
     return;
   }
+  char* data = tls_chunk_ != nullptr ? tls_chunk_.get() : &first_byte_;
+  if (Consume(data, bytes)) DoRead();
+}
+
+namespace {
+
+// The thread's read buffer: every plain session of the thread reads into it
+// in turn and parses what it read before the next one reads.
+char* ReadScratch() {
+  static thread_local std::unique_ptr<char[]> scratch(new char[kReadScratch]);
+  return scratch.get();
+}
+
+}  // namespace
+
+void WsSession::OnReadable(beast::error_code ec) {
+  reading_ = false;
+  if (ec) {
+    EndRead(ec);
+    return;
+  }
+  char* const scratch = ReadScratch();
+  // At most this many full reads per turn; then the other clients of the
+  // thread go first, and the socket is waited on again (still readable).
+  for (int turn = 0; turn < 4;) {
+    // The socket may have been closed by what the last bytes did.
+    if (!transport_.socket().is_open()) {
+      EndRead(net::error::operation_aborted);
+      return;
+    }
+    const ssize_t got =
+        ::recv(transport_.socket().native_handle(), scratch, kReadScratch, MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      EndRead(beast::error_code(errno, boost::system::system_category()));
+      return;
+    }
+    if (got == 0) {
+      EndRead(net::error::eof);
+      return;
+    }
+    if (!Consume(scratch, static_cast<size_t>(got))) return;
+    if (static_cast<size_t>(got) < kReadScratch) break;
+    ++turn;
+  }
+  DoRead();
+}
+
+bool WsSession::Consume(char* data, size_t size) {
+  // Any bytes from the client, pings and pongs included, show it is alive.
   silent_ticks_ = 0;
-  if (bytes == 1) {
-    read_buffer_.commit(net::buffer_copy(read_buffer_.prepare(1), net::buffer(&first_byte_, 1)));
+  char* p = data;
+  char* const end = data + size;
+  while (true) {
+    const FrameEvent event = reader_.Next(p, end);
+    switch (event.kind) {
+      case FrameEvent::kNeedMore:
+        return !read_stopped_ && !read_done_;
+      case FrameEvent::kMessage:
+        OnMessage(event.data, event.text);
+        break;
+      case FrameEvent::kPing:
+        // Answered even while closing, until the close frame is queued.
+        if (!close_sent_) QueueControl(kOpPong, event.data);
+        break;
+      case FrameEvent::kPong:
+        break;
+      case FrameEvent::kClose:
+        read_stopped_ = true;
+        OnPeerClose(event.code);
+        return false;
+      case FrameEvent::kError:
+        read_stopped_ = true;
+        OnProtocolError(event.code, event.data);
+        return false;
+    }
+    if (read_done_) return false;
   }
-  // A message of one byte or none is complete already.
-  if (ws_.is_message_done()) {
-    OnRead(ec, 0);
+}
+
+void WsSession::OnMessage(std::string_view message, bool text) {
+  if (closing_ || !WithinRateLimit()) return;
+  messages_in_.fetch_add(1, std::memory_order_relaxed);
+  context_.inbound.OnMessage(*this, message, text);
+}
+
+void WsSession::OnPeerClose(uint16_t code) {
+  peer_closed_ = true;
+  if (close_sent_) {
+    // The answer to our close: the handshake is complete once ours is out.
+    if (close_written_) Teardown();
     return;
   }
-  ws_.async_read(read_buffer_,
-                 Pooled([self = shared_from_this()](beast::error_code ec, size_t bytes) {
-                   self->OnRead(ec, bytes);
+  if (!closing_) {
+    closing_ = true;
+    end_reason_ = CloseReason::kClient;
+  }
+  // What is still queued will not be sent (no data may follow a close).
+  DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
+  ArmCloseTimer(kCloseGrace);
+  // The answer echoes the client's code; a close without one is answered
+  // as a normal closure.
+  close_code_ = code == 1005 ? 1000 : code;
+  if (closing_state_) closing_state_->reason.clear();
+  DoClose();
+}
+
+void WsSession::OnProtocolError(uint16_t code, std::string_view why) {
+  failed_ = true;
+  if (!closing_) {
+    closing_ = true;
+    end_reason_ = code == 1009   ? CloseReason::kTooBig
+                  : code == 1007 ? CloseReason::kBadPayload
+                                 : CloseReason::kProtocol;
+    spdlog::info("client {} on {} from {} closed: {} ({})", info_.id, info_.path,
+                 info_.remote_address, kCloseReasonNames[static_cast<int>(end_reason_)], why);
+  }
+  if (close_sent_) {
+    // Our close is out or on its way; only the teardown is left.
+    if (close_written_) Teardown();
+    return;
+  }
+  DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
+  ArmCloseTimer(kCloseGrace);
+  close_code_ = code;
+  if (closing_state_) closing_state_->reason.assign(why);
+  DoClose();
+}
+
+void WsSession::EndRead(beast::error_code ec) {
+  if (read_done_) return;
+  read_done_ = true;
+  tls_chunk_.reset();
+  if (!closing_) end_reason_ = CloseReason::kReset;
+  if (closing_ && end_reason_ == CloseReason::kTimeout) {
+    // KeepAliveTick cut the connection and said why.
+  } else if (end_reason_ == CloseReason::kClient || end_reason_ == CloseReason::kReset) {
+    spdlog::debug("client {} on {} disconnected: {}", info_.id, info_.path,
+                  ec ? ec.message() : std::string("closed"));
+  }
+  Finish();
+}
+
+void WsSession::Teardown() {
+  if (tearing_down_ || read_done_) return;
+  tearing_down_ = true;
+  read_stopped_ = true;
+  tls_chunk_.reset();
+  async_teardown(beast::role_type::server, transport_,
+                 Pooled([self = shared_from_this()](beast::error_code ec) {
+                   self->tearing_down_ = false;
+                   self->EndRead(ec);
                  }));
 }
 
-void WsSession::OnRead(beast::error_code ec, size_t) {
-  if (ec) {
-    // Beast has already answered protocol errors with the right close code
-    // (1002, 1007, 1009); a peer's close, a reset or a timeout ends here too.
-    if (!closing_) end_reason_ = ClassifyReadError(ec);
-    if (closing_ && end_reason_ == CloseReason::kTimeout) {
-      // KeepAliveTick cut the connection and said why.
-    } else if (end_reason_ == CloseReason::kClient || end_reason_ == CloseReason::kReset) {
-      spdlog::debug("client {} on {} disconnected: {}", info_.id, info_.path, ec.message());
-    } else {
-      spdlog::info("client {} on {} from {} closed: {} ({})", info_.id, info_.path,
-                   info_.remote_address, kCloseReasonNames[static_cast<int>(end_reason_)],
-                   ec.message());
-    }
-    Finish();
-    return;
+void WsSession::ArmCloseTimer(std::chrono::steady_clock::duration after) {
+  if (closing_state_ == nullptr) {
+    closing_state_ =
+        std::make_unique<Closing>(Closing{{}, Timer(transport_.get_executor())});
   }
-  const auto data = read_buffer_.cdata();
-  const std::string_view message(static_cast<const char*>(data.data()), data.size());
-  if (!closing_ && ws_.got_text() && !EndsWithCompleteUtf8(message)) {
-    // Beast 1.74 let a truncated sequence through (ws/utf8_tail.h).
-    StartClose(1007, "invalid UTF-8");
-  } else if (!closing_ && WithinRateLimit()) {
-    messages_in_.fetch_add(1, std::memory_order_relaxed);
-    context_.inbound.OnMessage(*this, message, ws_.got_text());
-  }
-  silent_ticks_ = 0;
-  // The buffer goes back to the thread's pool until the next message.
-  read_buffer_.consume(read_buffer_.size());
-  read_buffer_.shrink_to_fit();
-  DoRead();
+  Timer& timer = closing_state_->timer;
+  timer.expires_after(after);
+  timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    self->CloseSocket();
+  });
+}
+
+void WsSession::QueueControl(uint8_t opcode, std::string_view payload) {
+  if (control_ == nullptr) control_ = std::make_unique<ControlFrames>();
+  uint8_t header[kMaxFrameHeader];
+  const size_t size = EncodeFrameHeader(opcode, payload.size(), header);
+  control_->pending.append(reinterpret_cast<const char*>(header), size);
+  control_->pending.append(payload);
+  if (open_ && !writing_) ScheduleWrite();
 }
 
 bool WsSession::Deliver(const hub::Frame& frame) {
@@ -306,27 +459,40 @@ void WsSession::ScheduleWrite() {
 
 void WsSession::FlushWrites() {
   write_deferred_ = false;
-  if (!writing_ && head_ < frames_.size()) DoWrite();
+  if (!writing_ && HasPendingWrite()) DoWrite();
 }
 
 void WsSession::DoWrite() {
   do {
     write_again_ = false;
     WriteQueued();
-  } while (write_again_ && !writing_ && head_ < frames_.size());
+  } while (write_again_ && !writing_ && HasPendingWrite());
 }
 
 void WsSession::WriteQueued() {
-  // Once Beast has started a close (the peer's close, a protocol error, a
-  // timeout) no data frame may follow its close frame.
-  if (!ws_.is_open()) return;
-  const size_t pending = frames_.size() - head_;
-  size_t n = 1;
-  size_t bytes = frames_[head_].size();
-  while (n < pending && n < kMaxBatchFrames &&
-         bytes + frames_[head_ + n].size() <= kMaxBatchBytes) {
-    bytes += frames_[head_ + n].size();
-    ++n;
+  // Nothing may follow the close frame.
+  if (close_written_ || close_in_flight_ || !transport_.socket().is_open()) return;
+  // The control frames owed go first: the close only ever comes after the
+  // last data frame, the others may come between any two.
+  if (control_ != nullptr && !control_->pending.empty()) {
+    control_->sending.swap(control_->pending);
+    if (close_queued_) {
+      close_queued_ = false;
+      close_in_flight_ = true;
+    }
+  }
+  const bool control = control_ != nullptr && !control_->sending.empty();
+  const size_t pending = close_in_flight_ ? 0 : frames_.size() - head_;
+  if (pending == 0 && !control) return;
+  size_t n = 0;
+  if (pending > 0) {
+    n = 1;
+    size_t bytes = frames_[head_].size();
+    while (n < pending && n < kMaxBatchFrames &&
+           bytes + frames_[head_ + n].size() <= kMaxBatchBytes) {
+      bytes += frames_[head_ + n].size();
+      ++n;
+    }
   }
   writing_ = true;
   in_flight_ = static_cast<uint32_t>(n);
@@ -334,12 +500,10 @@ void WsSession::WriteQueued() {
   WriteBuffers(view);
   beast::error_code ec;
   size_t written = 0;
-  // Only while no write (Beast's control frame, or an earlier data write) is
-  // on the socket: bytes must never interleave.
-  Transport& transport = ws_.next_layer().next_layer();
+  Transport& transport = transport_;
   const int fd = transport.socket().native_handle();
   if (transport.is_tls()) {
-    if (!ws_.next_layer().writing() && transport.tls()->idle()) {
+    if (transport.tls()->idle()) {
       // Sealed into records here, sent like plain bytes.
       TlsChannel& tls = *transport.tls();
       tls.SealForSend(view.first, view.last, ec);
@@ -354,8 +518,8 @@ void WsSession::WriteQueued() {
         }
       }
     }
-  } else if (!ws_.next_layer().writing()) {
-    std::array<iovec, 2 * kMaxBatchFrames> iov;
+  } else {
+    std::array<iovec, 2 * kMaxBatchFrames + 1> iov;
     size_t count = 0;
     for (const net::const_buffer* b = view.first; b != view.last; ++b) {
       iov[count++] = iovec{const_cast<void*>(b->data()), b->size()};
@@ -378,17 +542,17 @@ void WsSession::OnQueuedSend(long result) {
   } else if (result != -EAGAIN && result != -EWOULDBLOCK) {
     ec = beast::error_code(static_cast<int>(-result), boost::system::system_category());
   }
-  if (!ec && ws_.next_layer().next_layer().is_tls()) {
+  if (!ec && transport_.is_tls()) {
     ContinueSealedWrite(view, written);
   } else {
     ContinueWrite(view, written, ec);
   }
   // A full batch left behind is written now, as DoWrite's loop would.
-  if (write_again_ && !writing_ && head_ < frames_.size()) DoWrite();
+  if (write_again_ && !writing_ && HasPendingWrite()) DoWrite();
 }
 
 void WsSession::ContinueSealedWrite(WriteView& view, size_t sent) {
-  TlsChannel& tls = *ws_.next_layer().next_layer().tls();
+  TlsChannel& tls = *transport_.tls();
   const size_t sealed = tls.last_sealed();
   tls.Sent(sent);
   if (sealed == view.total && tls.idle()) {
@@ -403,28 +567,38 @@ void WsSession::ContinueSealedWrite(WriteView& view, size_t sent) {
 
 void WsSession::WriteBuffers(WriteView& view) {
   // The payload buffers point into the shared strings, which stay put even if
-  // frames_ reallocates while the write is on the socket.
+  // frames_ reallocates while the write is on the socket; the control frames
+  // being sent stay put until the write completes.
   const size_t n = in_flight_;
-  view.total = 0;
-  if (n == 1) {
-    const hub::Frame& frame = frames_[head_];
-    const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
-    view.single = {net::buffer(header_, header), net::buffer(*frame.data)};
+  const std::string* control =
+      control_ != nullptr && !control_->sending.empty() ? &control_->sending : nullptr;
+  view.total = control != nullptr ? control->size() : 0;
+  if (n <= 1) {
+    size_t k = 0;
+    if (control != nullptr) view.single[k++] = net::buffer(*control);
+    if (n == 1) {
+      const hub::Frame& frame = frames_[head_];
+      const size_t header = EncodeFrameHeader(frame.binary, frame.size(), header_);
+      view.single[k++] = net::buffer(header_, header);
+      view.single[k++] = net::buffer(*frame.data);
+      view.total += header + frame.size();
+    }
     view.first = view.single.data();
-    view.last = view.first + 2;
-    view.total = header + frame.size();
+    view.last = view.first + k;
     return;
   }
   if (batch_ == nullptr) batch_ = NewWriteBatch();
+  size_t k = 0;
+  if (control != nullptr) batch_->buffers[k++] = net::buffer(*control);
   for (size_t i = 0; i < n; ++i) {
     const hub::Frame& frame = frames_[head_ + i];
     const size_t header = EncodeFrameHeader(frame.binary, frame.size(), batch_->headers[i]);
-    batch_->buffers[2 * i] = net::buffer(batch_->headers[i], header);
-    batch_->buffers[2 * i + 1] = net::buffer(*frame.data);
+    batch_->buffers[k++] = net::buffer(batch_->headers[i], header);
+    batch_->buffers[k++] = net::buffer(*frame.data);
     view.total += header + frame.size();
   }
   view.first = batch_->buffers;
-  view.last = view.first + 2 * n;
+  view.last = view.first + k;
 }
 
 void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code ec,
@@ -451,15 +625,15 @@ void WsSession::ContinueWrite(WriteView& view, size_t written, beast::error_code
   auto on_write = Pooled([self = shared_from_this(), written](beast::error_code ec, size_t bytes) {
     self->OnWrite(ec, written + bytes);
   });
-  if (n == 1) {
-    // A copy of the (at most two) buffers left: the view dies with the
+  if (n <= 1) {
+    // A copy of the (at most three) buffers left: the view dies with the
     // caller.
-    std::array<net::const_buffer, 2> rest{};
+    std::array<net::const_buffer, 3> rest{};
     std::copy(first, last, rest.begin());
-    ws_.next_layer().async_write_some(rest, std::move(on_write));
+    net::async_write(transport_, rest, std::move(on_write));
     return;
   }
-  ws_.next_layer().async_write_some(BufferSpan{first, last}, std::move(on_write));
+  net::async_write(transport_, BufferSpan{first, last}, std::move(on_write));
 }
 
 size_t WsSession::SendNow(int fd, const iovec* iov, size_t count, beast::error_code& ec) {
@@ -495,6 +669,14 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   queued_bytes_ -= payload;
   gauges_.queued_frames.fetch_sub(static_cast<int64_t>(written), std::memory_order_relaxed);
   gauges_.queued_bytes.fetch_sub(static_cast<int64_t>(payload), std::memory_order_relaxed);
+  if (control_ != nullptr) {
+    control_->sending.clear();
+    if (close_in_flight_) {
+      close_in_flight_ = false;
+      close_written_ = !ec;
+    }
+    if (control_->pending.empty()) control_ = nullptr;
+  }
   if (head_ == frames_.size()) {
     frames_.clear();
     head_ = 0;
@@ -512,12 +694,20 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   messages_out_.fetch_add(written, std::memory_order_relaxed);
   context_.metrics.frames_out.fetch_add(written, std::memory_order_relaxed);
   context_.metrics.bytes_out.fetch_add(payload, std::memory_order_relaxed);
-  if (head_ < frames_.size()) {
+  if (close_written_) {
+    // The handshake is complete if the client's close came first (or it
+    // broke the protocol); else its answer is awaited.
+    if (peer_closed_ || failed_) Teardown();
+  } else if (HasPendingWrite()) {
     ScheduleWrite();
   } else if (closing_ && !close_sent_) {
     DoClose();
   }
-  if (!registered_ && closing_state_ && !writing_ && !ws_.next_layer().writing()) {
+  if (read_held_ && !writing_) {
+    read_held_ = false;
+    DoRead();
+  }
+  if (!registered_ && closing_state_ && !writing_) {
     // Finish armed the close grace for this write, which went out after all:
     // nothing is left to cut, and the session may go now.
     closing_state_->timer.cancel();
@@ -526,7 +716,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
 
 void WsSession::KeepAliveTick() {
   // A closing client is timed by its close timer.
-  if (!open_ || closing_ || !ws_.is_open()) return;
+  if (!open_ || closing_ || read_done_) return;
   if (++silent_ticks_ >= kTimeoutAfterTicks) {
     // No pong: the peer is gone or stuck. Cut the connection (no close
     // handshake: it would only wait for the same silent peer); the read
@@ -538,21 +728,21 @@ void WsSession::KeepAliveTick() {
     CloseSocket();
     return;
   }
-  if (silent_ticks_ != kPingAfterTicks || ping_in_flight_) return;
-  ping_in_flight_ = true;
-  ws_.async_ping({}, Pooled([self = shared_from_this()](beast::error_code ec) {
-    self->ping_in_flight_ = false;
-    if (ec) self->CloseSocket();
-  }));
+  if (silent_ticks_ == kPingAfterTicks) QueueControl(kOpPing, {});
 }
 
 void WsSession::CloseSocket() {
-  beast::error_code ignored;
-  beast::get_lowest_layer(ws_).close(ignored);
+  transport_.close();
+  // With no read pending to see the socket go, the read loop ends here.
+  if (open_ && !reading_ && !tearing_down_ && !read_done_) {
+    net::post(transport_.get_executor(), [self = shared_from_this()] {
+      self->EndRead(net::error::operation_aborted);
+    });
+  }
 }
 
 void WsSession::Close(uint16_t code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+  net::post(transport_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
     self->StartClose(code, reason);
   });
 }
@@ -562,7 +752,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
   closing_ = true;
   close_code_ = code;
   closing_state_ =
-      std::make_unique<Closing>(Closing{std::move(reason), Timer(ws_.get_executor())});
+      std::make_unique<Closing>(Closing{std::move(reason), Timer(transport_.get_executor())});
   end_reason_ = code == 1013   ? CloseReason::kSlow
                 : code == 1001 ? CloseReason::kShutdown
                 : code == 1008 ? CloseReason::kPolicy
@@ -585,15 +775,19 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
 }
 
 void WsSession::DoClose() {
+  if (close_sent_) return;
   close_sent_ = true;
-  // A keep-alive timeout closes without StartClose (and without a reason).
-  websocket::close_reason reason(static_cast<websocket::close_code>(close_code_));
-  if (closing_state_) reason.reason = closing_state_->reason;
-  ws_.async_close(reason,
-                  [self = shared_from_this()](beast::error_code ec) {
-                    // On success the read loop sees the peer's close and ends.
-                    if (ec) self->CloseSocket();
-                  });
+  close_queued_ = true;
+  // The code, then the reason (a keep-alive timeout closes without either).
+  std::string payload;
+  payload.push_back(static_cast<char>(close_code_ >> 8));
+  payload.push_back(static_cast<char>(close_code_ & 0xFF));
+  if (closing_state_) {
+    // A control frame's payload is at most 125 bytes. sigd's reasons are
+    // ASCII, so the cut cannot split a character.
+    payload.append(std::string_view(closing_state_->reason).substr(0, 123));
+  }
+  QueueControl(kOpClose, payload);
 }
 
 Metrics::Counter& WsSession::DroppedCounter() {
@@ -617,13 +811,14 @@ size_t WsSession::DropUnsent() {
 }
 
 void WsSession::Finish() {
-  if (writing_ || ws_.next_layer().writing()) {
+  if (writing_) {
     // The read has ended, but a write is still on the socket: a client that
     // stopped reading and then half-closed (or went quiet) would keep it
     // there, with this session and its socket, for as long as it keeps its
     // window shut. The socket goes after the close grace.
     if (closing_state_ == nullptr) {
-      closing_state_ = std::make_unique<Closing>(Closing{{}, Timer(ws_.get_executor())});
+      closing_state_ =
+          std::make_unique<Closing>(Closing{{}, Timer(transport_.get_executor())});
     }
     Timer& timer = closing_state_->timer;
     timer.expires_after(kCloseGrace);
@@ -636,9 +831,9 @@ void WsSession::Finish() {
   if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;
   registered_ = false;
-  // Frames queued while the peer's close was under way (Beast then refuses
-  // writes) or behind the deferred write will never go out: the queue gauges
-  // must not keep them.
+  // Frames queued while the close was under way (none may follow it) or
+  // behind the deferred write will never go out: the queue gauges must not
+  // keep them.
   DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
   if (open_) {
     context_.metrics.CountClose(end_reason_);

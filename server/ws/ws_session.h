@@ -13,10 +13,14 @@
 // and counted; a close handshake that cannot complete is cut off by a timer,
 // so a client that never reads cannot hold memory.
 //
-// Writes: Beast reads, answers the upgrade and writes the control frames
-// (pong, ping, close); sigd writes its data frames itself (header + shared
-// payload per frame, many frames per system call) through GatedStream, which
-// keeps the two writers' bytes apart.
+// Frames: Beast answers the upgrade; from then on the session reads and
+// writes RFC 6455 frames itself. A plain socket is read when it is readable,
+// into a scratch buffer of the thread's, and FrameReader parses the bytes in
+// place, so an idle client holds no read buffer and no Beast stream. Data
+// frames are written as a header plus the shared payload, many frames per
+// system call; control frames (pongs, keep-alive pings, the close) are
+// encoded into a small buffer of the session's that goes out ahead of the
+// data frames of the next write.
 #ifndef SIGD_SERVER_WS_WS_SESSION_H_
 #define SIGD_SERVER_WS_WS_SESSION_H_
 
@@ -24,13 +28,14 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http/message.hpp"
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/websocket/stream.hpp"
@@ -38,7 +43,7 @@
 #include "server/ws/context.h"
 #include "server/util/token_bucket.h"
 #include "server/ws/frame_header.h"
-#include "server/ws/gated_stream.h"
+#include "server/ws/frame_reader.h"
 #include "server/ws/handler_pool.h"
 #include "server/ws/transport.h"
 #include "server/ws/write_batcher.h"
@@ -78,9 +83,36 @@ class WsSession : public hub::Client,
 
  private:
   void OnAccept(boost::beast::error_code ec);
+  // Waits for the client's next bytes (unless reading has ended, or is held
+  // back while the control frames owed to the client pile up).
   void DoRead();
-  void OnMessageStart(boost::beast::error_code ec, size_t bytes);
-  void OnRead(boost::beast::error_code ec, size_t bytes);
+  // A plain socket is readable: reads what it holds (a bounded amount per
+  // turn, so one fast sender cannot hold the thread) and parses it.
+  void OnReadable(boost::beast::error_code ec);
+  // Under TLS: the channel's decrypted bytes, one byte between frames (an
+  // idle client holds no buffer) and a pooled chunk within one.
+  void OnTlsRead(boost::beast::error_code ec, size_t bytes);
+  // Parses what was read and acts on each event; false once reading has
+  // ended (a close or a protocol error was read, or the socket is gone).
+  bool Consume(char* data, size_t size);
+  void OnMessage(std::string_view message, bool text);
+  // The client's close frame: answers it (unless it answers ours), then
+  // tears the connection down.
+  void OnPeerClose(uint16_t code);
+  // A protocol error: closes with `code` (1002, 1007, 1009).
+  void OnProtocolError(uint16_t code, std::string_view why);
+  // The read loop's end: logs why and lets go of the client.
+  void EndRead(boost::beast::error_code ec);
+  // After the close handshake (or a failure): shuts down sending, drains
+  // what the client still sends (bounded), closes; then EndRead.
+  void Teardown();
+  // Encodes a control frame for the next write.
+  void QueueControl(uint8_t opcode, std::string_view payload);
+  // Arms the timer that cuts the socket if the close does not complete.
+  void ArmCloseTimer(std::chrono::steady_clock::duration after);
+  bool HasPendingWrite() const {
+    return head_ < frames_.size() || (control_ != nullptr && !control_->pending.empty());
+  }
   // Writes what is queued once the thread's current burst of handlers is
   // done (WriteBatcher), so frames of several messages share one write.
   void ScheduleWrite();
@@ -95,10 +127,11 @@ class WsSession : public hub::Client,
   // What the socket does not take goes asynchronously.
   void WriteQueued();
   void OnQueuedSend(long result) override;
-  // The buffers of the in_flight_ frames from head_: [first, last), in
-  // `single` for one frame, else in batch_.
+  // The buffers of the write: the control frames being sent, then the
+  // in_flight_ frames from head_: [first, last), in `single` for one frame
+  // (or none), else in batch_.
   struct WriteView {
-    std::array<boost::asio::const_buffer, 2> single;
+    std::array<boost::asio::const_buffer, 3> single;
     boost::asio::const_buffer* first = nullptr;
     boost::asio::const_buffer* last = nullptr;
     size_t total = 0;  // bytes
@@ -137,13 +170,24 @@ class WsSession : public hub::Client,
   static WriteBatchPtr NewWriteBatch();
   void CloseSocket();
 
-  // Without permessage-deflate support (sigd declines the extension), which
-  // would cost every session its state.
-  boost::beast::websocket::stream<GatedStream<Transport>, /*deflateSupported=*/false> ws_;
-  // Holds one message while it is read; empty (no memory) between messages,
-  // when only first_byte_ waits for the next one.
-  boost::beast::basic_flat_buffer<PoolAllocator<char>> read_buffer_;
-  char first_byte_ = 0;
+  Transport transport_;
+  // Beast's stream over transport_, only while it answers the upgrade;
+  // without permessage-deflate support (sigd declines the extension).
+  using UpgradeStream = boost::beast::websocket::stream<Transport&, /*deflateSupported=*/false>;
+  std::unique_ptr<UpgradeStream> upgrade_;
+  FrameReader reader_;
+  // Under TLS, within a frame: the chunk being read into (kTlsReadChunk).
+  struct FreeTlsChunk {
+    void operator()(char* chunk) const;
+  };
+  std::unique_ptr<char, FreeTlsChunk> tls_chunk_;
+  // Control frames owed to the client, encoded (pending), and the ones the
+  // write on the socket carries (sending); only while there are any.
+  struct ControlFrames {
+    std::string pending;
+    std::string sending;
+  };
+  std::unique_ptr<ControlFrames> control_;
   Context& context_;
   ShardGauges& gauges_;
   const hub::ClientInfo info_;
@@ -164,7 +208,22 @@ class WsSession : public hub::Client,
   bool closing_ = false;     // no more frames accepted
   bool close_sent_ = false;
   bool registered_ = false;
-  bool ping_in_flight_ = false;
+  // The close frame: close_sent_ once it is queued, then on the socket,
+  // then written.
+  bool close_queued_ = false;
+  bool close_in_flight_ = false;
+  bool close_written_ = false;
+  bool peer_closed_ = false;     // the client's close frame arrived
+  bool failed_ = false;          // a protocol error was read
+  // The read side: a read is pending; no more will be started (a close or
+  // an error was read); the teardown is under way; EndRead has run; DoRead
+  // waits for the control frames owed to drain.
+  bool reading_ = false;
+  bool read_stopped_ = false;
+  bool tearing_down_ = false;
+  bool read_done_ = false;
+  bool read_held_ = false;
+  char first_byte_ = 0;
   bool completing_now_ = false;  // OnWrite runs inside WriteQueued
   bool write_again_ = false;     // ... and left a full batch for DoWrite's loop
   // Keep-alive ticks since the client last sent anything (a frame, a ping, a
