@@ -207,11 +207,12 @@ FrameEvent FrameReader::ControlEvent(std::string_view payload) {
 }
 
 FrameEvent FrameReader::Next(char*& p, char* const end) {
-  if (release_) {
-    release_ = false;
+  if (release_message_) {
+    release_message_ = false;
     std::string().swap(message_);
-    control_.reset();
   }
+  // Kept only while a control frame's payload is still arriving.
+  if (control_ != nullptr && !(in_payload_ && opcode_ >= kClose)) control_.reset();
   if (done_) {
     p = end;
     return {};
@@ -264,7 +265,6 @@ FrameEvent FrameReader::Next(char*& p, char* const end) {
       remaining_ -= take;
       if (remaining_ > 0) return {};
       in_payload_ = false;
-      release_ = true;
       FrameEvent event = ControlEvent(*control_);
       if (done_) p = end;
       return event;
@@ -309,7 +309,7 @@ FrameEvent FrameReader::Next(char*& p, char* const end) {
     event.data = message_;
     message_opcode_ = 0;
     message_size_ = 0;
-    release_ = true;
+    release_message_ = true;
     return event;
   }
 }

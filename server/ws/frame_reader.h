@@ -120,13 +120,15 @@ class FrameReader {
   // A header split across calls.
   uint8_t header_size_ = 0;
   uint8_t header_[14] = {};
-  // Buffers freed at the start of the next call, once the event that pointed
-  // into them has been handled.
-  bool release_ = false;
+  // The assembled message is freed at the start of the next call, once the
+  // event that pointed into it has been handled (so is a split control
+  // frame's payload, which control_ holds only until then).
+  bool release_message_ = false;
   Utf8Validator utf8_;
   // The assembled message (fragments, or one frame split across calls).
   std::string message_;
-  // A control frame split across calls.
+  // A control frame split across calls (it may come between the fragments
+  // of a message, so it has a buffer of its own).
   std::unique_ptr<std::string> control_;
 };
 

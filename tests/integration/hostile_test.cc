@@ -9,6 +9,7 @@
 // Frames that Beast's client will not produce (unmasked, reserved bits, bad
 // close codes, lying lengths) are written byte by byte with RawWsClient.
 // Runs under the ctest label `hostile`.
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -336,6 +337,52 @@ TEST_F(Hostile, PingFloodIsAnsweredInOrderAndCostsOthersNothing) {
     }
     ASSERT_EQ(pong->opcode, kOpPong) << i;
     ASSERT_EQ(pong->payload, absl::StrCat("p", i));
+  }
+}
+
+TEST_F(Hostile, PingsFromAClientThatNeverReadsWaitInItsSocketNotInSigd) {
+  Start();
+  auto c = Raw();
+  // Each 100-byte ping owes the client a 102-byte pong. The client sends
+  // without blocking and reads nothing, until its connection stops taking
+  // bytes: sigd stops reading a client once the pongs it owes pass a bound,
+  // and the kernel's buffers (a few MiB on loopback) fill. Were sigd to read
+  // on, it would hold every pong itself and take all 64 MiB.
+  const std::string ping = EncodeFrame({.opcode = kOpPing, .payload = std::string(100, 'p')});
+  std::string block;
+  for (int i = 0; i < 1000; ++i) block += ping;
+  constexpr size_t kCap = 64 << 20;
+  size_t accepted = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (accepted < kCap && std::chrono::steady_clock::now() < deadline) {
+    const size_t offset = accepted % block.size();
+    const ssize_t n = ::send(c->fd(), block.data() + offset, block.size() - offset,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      accepted += static_cast<size_t>(n);
+      continue;
+    }
+    ASSERT_TRUE(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) << "send: " << errno;
+    // Full for now: done when it stays full (sigd has stopped reading).
+    pollfd writable{c->fd(), POLLOUT, 0};
+    if (::poll(&writable, 1, 1000) == 0) break;
+  }
+  EXPECT_LT(accepted, kCap / 2) << "sigd went on reading pings whose pongs it could not send";
+  // Others are not held up meanwhile.
+  ASSERT_TRUE(Broadcast(TextSignal("while held")).ok());
+  EXPECT_EQ(*bystander_->Read(), "while held");
+  // Once the client reads, the pongs flow and sigd reads on: every whole
+  // ping sent is answered, in order.
+  const size_t pings = accepted / ping.size();
+  for (size_t i = 0; i < pings; ++i) {
+    auto frame = c->ReadFrame();
+    ASSERT_TRUE(frame.ok()) << i << ": " << frame.status();
+    if (frame->opcode == kOpText) {  // the broadcast
+      --i;
+      continue;
+    }
+    ASSERT_EQ(frame->opcode, kOpPong) << i;
+    ASSERT_EQ(frame->payload, std::string(100, 'p')) << i;
   }
 }
 
