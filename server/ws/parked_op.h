@@ -1,6 +1,6 @@
 // A composed operation (the `self` of boost::asio::async_compose) parked
 // until something else lets it go on: a write waiting for the write in
-// flight before it (GatedStream, TlsChannel). Resume() invokes it with no
+// flight before it (TlsChannel). Resume() invokes it with no
 // arguments, which its implementation takes as "go on".
 //
 //   waiting_ = ParkedOp::Park(std::move(self));  // inside an operation

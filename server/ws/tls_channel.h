@@ -288,7 +288,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   std::string sending_;
   bool writing_ = false;
   boost::beast::error_code write_error_;
-  // The one write (GatedStream and the HTTP session write one at a time)
+  // The one write (the WebSocket and HTTP sessions write one at a time)
   // waiting for the writer.
   std::unique_ptr<ParkedOp> waiter_;
 

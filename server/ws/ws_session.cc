@@ -206,8 +206,12 @@ void WsSession::FreeTlsChunk::operator()(char* chunk) const {
 
 void WsSession::DoRead() {
   if (read_stopped_ || read_done_ || reading_) return;
-  if (control_ != nullptr && control_->pending.size() + control_->sending.size() >
-                                 kMaxControlBacklog) {
+  if (!transport_.socket().is_open()) {
+    // Closed by what the last bytes did (a write error, a close timer).
+    EndRead(net::error::operation_aborted);
+    return;
+  }
+  if (ControlBacklog() >= kMaxControlBacklog) {
     // A client that sends pings faster than it reads the pongs: its bytes
     // wait in the kernel until the pongs drain (OnWrite reads again).
     read_held_ = true;
@@ -223,6 +227,7 @@ void WsSession::DoRead() {
     }
     const net::mutable_buffer into = within_frame ? net::buffer(tls_chunk_.get(), kTlsReadChunk)
                                                   : net::buffer(&first_byte_, 1);
+    tls_read_into_chunk_ = within_frame;
     reading_ = true;
     tls->async_read_some(into, Pooled([self = shared_from_this()](beast::error_code ec,
                                                                    size_t bytes) {
@@ -238,11 +243,17 @@ void WsSession::DoRead() {
 
 void WsSession::OnTlsRead(beast::error_code ec, size_t bytes) {
   reading_ = false;
+  if (read_done_) {
+    tls_chunk_.reset();
+    return;
+  }
   if (ec) {
     EndRead(ec);
     return;
   }
-  char* data = tls_chunk_ != nullptr ? tls_chunk_.get() : &first_byte_;
+  // A chunk holds at most kTlsReadChunk bytes of pings, whose pongs take no
+  // more: the backlog stays within its bound by that much.
+  char* data = tls_read_into_chunk_ ? tls_chunk_.get() : &first_byte_;
   if (Consume(data, bytes)) DoRead();
 }
 
@@ -259,6 +270,7 @@ char* ReadScratch() {
 
 void WsSession::OnReadable(beast::error_code ec) {
   reading_ = false;
+  if (read_done_) return;
   if (ec) {
     EndRead(ec);
     return;
@@ -272,8 +284,14 @@ void WsSession::OnReadable(beast::error_code ec) {
       EndRead(net::error::operation_aborted);
       return;
     }
+    // A pong is never larger than the ping it answers: reading no more than
+    // the backlog has room for keeps the control frames owed within
+    // kMaxControlBacklog.
+    const size_t backlog = ControlBacklog();
+    if (backlog >= kMaxControlBacklog) break;  // DoRead holds the reads
+    const size_t want = std::min(kReadScratch, kMaxControlBacklog - backlog);
     const ssize_t got =
-        ::recv(transport_.socket().native_handle(), scratch, kReadScratch, MSG_DONTWAIT);
+        ::recv(transport_.socket().native_handle(), scratch, want, MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -285,7 +303,7 @@ void WsSession::OnReadable(beast::error_code ec) {
       return;
     }
     if (!Consume(scratch, static_cast<size_t>(got))) return;
-    if (static_cast<size_t>(got) < kReadScratch) break;
+    if (static_cast<size_t>(got) < want) break;
     ++turn;
   }
   DoRead();
@@ -375,7 +393,7 @@ void WsSession::OnProtocolError(uint16_t code, std::string_view why) {
 void WsSession::EndRead(beast::error_code ec) {
   if (read_done_) return;
   read_done_ = true;
-  tls_chunk_.reset();
+  if (!reading_) tls_chunk_.reset();  // else OnTlsRead lets it go
   if (!closing_) end_reason_ = CloseReason::kReset;
   if (closing_ && end_reason_ == CloseReason::kTimeout) {
     // KeepAliveTick cut the connection and said why.
@@ -390,7 +408,7 @@ void WsSession::Teardown() {
   if (tearing_down_ || read_done_) return;
   tearing_down_ = true;
   read_stopped_ = true;
-  tls_chunk_.reset();
+  if (!reading_) tls_chunk_.reset();
   async_teardown(beast::role_type::server, transport_,
                  Pooled([self = shared_from_this()](beast::error_code ec) {
                    self->tearing_down_ = false;
@@ -470,8 +488,9 @@ void WsSession::DoWrite() {
 }
 
 void WsSession::WriteQueued() {
-  // Nothing may follow the close frame.
-  if (close_written_ || close_in_flight_ || !transport_.socket().is_open()) return;
+  // Nothing may follow the close frame, and nothing goes out once the read
+  // loop has ended (Finish has let the client go).
+  if (close_written_ || close_in_flight_ || read_done_ || !transport_.socket().is_open()) return;
   // The control frames owed go first: the close only ever comes after the
   // last data frame, the others may come between any two.
   if (control_ != nullptr && !control_->pending.empty()) {
@@ -694,23 +713,27 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   messages_out_.fetch_add(written, std::memory_order_relaxed);
   context_.metrics.frames_out.fetch_add(written, std::memory_order_relaxed);
   context_.metrics.bytes_out.fetch_add(payload, std::memory_order_relaxed);
+  if (read_done_) {
+    // The read loop has ended and Finish has let the client go: nothing
+    // more is written, and the close grace Finish armed for this write has
+    // nothing left to cut.
+    control_ = nullptr;
+    if (closing_state_) closing_state_->timer.cancel();
+    return;
+  }
   if (close_written_) {
     // The handshake is complete if the client's close came first (or it
     // broke the protocol); else its answer is awaited.
     if (peer_closed_ || failed_) Teardown();
-  } else if (HasPendingWrite()) {
-    ScheduleWrite();
-  } else if (closing_ && !close_sent_) {
-    DoClose();
+  } else {
+    // A close waits for the data queued before it, not for control frames
+    // (a client that keeps pinging cannot put it off).
+    if (closing_ && !close_sent_ && head_ == frames_.size()) DoClose();
+    if (!writing_ && HasPendingWrite()) ScheduleWrite();
   }
-  if (read_held_ && !writing_) {
+  if (read_held_ && ControlBacklog() < kMaxControlBacklog) {
     read_held_ = false;
     DoRead();
-  }
-  if (!registered_ && closing_state_ && !writing_) {
-    // Finish armed the close grace for this write, which went out after all:
-    // nothing is left to cut, and the session may go now.
-    closing_state_->timer.cancel();
   }
 }
 
@@ -736,7 +759,10 @@ void WsSession::CloseSocket() {
   // With no read pending to see the socket go, the read loop ends here.
   if (open_ && !reading_ && !tearing_down_ && !read_done_) {
     net::post(transport_.get_executor(), [self = shared_from_this()] {
-      self->EndRead(net::error::operation_aborted);
+      // A read started meanwhile sees the socket gone and ends the loop.
+      if (!self->reading_ && !self->tearing_down_) {
+        self->EndRead(net::error::operation_aborted);
+      }
     });
   }
 }
@@ -825,8 +851,11 @@ void WsSession::Finish() {
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->CloseSocket();
     });
-  } else if (closing_state_) {
-    closing_state_->timer.cancel();
+  } else {
+    // Nothing more is written (WriteQueued stops after the read loop's end):
+    // pongs or a close still owed go with the client.
+    control_ = nullptr;
+    if (closing_state_) closing_state_->timer.cancel();
   }
   if (expiry_timer_) expiry_timer_->cancel();
   if (!registered_) return;

@@ -110,6 +110,9 @@ class WsSession : public hub::Client,
   void QueueControl(uint8_t opcode, std::string_view payload);
   // Arms the timer that cuts the socket if the close does not complete.
   void ArmCloseTimer(std::chrono::steady_clock::duration after);
+  size_t ControlBacklog() const {
+    return control_ == nullptr ? 0 : control_->pending.size() + control_->sending.size();
+  }
   bool HasPendingWrite() const {
     return head_ < frames_.size() || (control_ != nullptr && !control_->pending.empty());
   }
@@ -223,6 +226,7 @@ class WsSession : public hub::Client,
   bool tearing_down_ = false;
   bool read_done_ = false;
   bool read_held_ = false;
+  bool tls_read_into_chunk_ = false;  // which buffer the pending TLS read fills
   char first_byte_ = 0;
   bool completing_now_ = false;  // OnWrite runs inside WriteQueued
   bool write_again_ = false;     // ... and left a full batch for DoWrite's loop

@@ -192,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool read_failed = false;
   char read_buffer[1536];
   bool batched = false;
-  // One write at a time, as GatedStream keeps WsSession's: what is read
+  // One write at a time, as WsSession writes: what is read
   // while one is under way waits in `backlog`.
   bool write_in_flight = false;
   std::string backlog;
