@@ -44,6 +44,9 @@ constexpr size_t kMaxBatchBytes = 256 * 1024;
 constexpr size_t kReadScratch = 64 * 1024;
 constexpr size_t kTlsReadChunk = 2048;
 constexpr size_t kMaxControlBacklog = 64 * 1024;
+// Reads wait until at least this much room is left under that bound, so a
+// client near it is not read a few bytes at a time.
+constexpr size_t kMinReadRoom = 4 * 1024;
 
 // A buffer sequence over a range of const_buffers that outlives the write.
 struct BufferSpan {
@@ -200,6 +203,10 @@ void WsSession::StartExpiryTimer() {
   });
 }
 
+bool WsSession::ReadsHeld() const {
+  return ControlBacklog() > kMaxControlBacklog - kMinReadRoom;
+}
+
 void WsSession::FreeTlsChunk::operator()(char* chunk) const {
   HandlerPool::Deallocate(chunk, kTlsReadChunk);
 }
@@ -211,7 +218,7 @@ void WsSession::DoRead() {
     EndRead(net::error::operation_aborted);
     return;
   }
-  if (ControlBacklog() >= kMaxControlBacklog) {
+  if (ReadsHeld()) {
     // A client that sends pings faster than it reads the pongs: its bytes
     // wait in the kernel until the pongs drain (OnWrite reads again).
     read_held_ = true;
@@ -251,6 +258,12 @@ void WsSession::OnTlsRead(beast::error_code ec, size_t bytes) {
     EndRead(ec);
     return;
   }
+  if (!transport_.socket().is_open()) {
+    // Decrypted after the socket was closed (a keep-alive cut, a write
+    // error): the loop ends here.
+    EndRead(net::error::operation_aborted);
+    return;
+  }
   // A chunk holds at most kTlsReadChunk bytes of pings, whose pongs take no
   // more: the backlog stays within its bound by that much.
   char* data = tls_read_into_chunk_ ? tls_chunk_.get() : &first_byte_;
@@ -287,9 +300,8 @@ void WsSession::OnReadable(beast::error_code ec) {
     // A pong is never larger than the ping it answers: reading no more than
     // the backlog has room for keeps the control frames owed within
     // kMaxControlBacklog.
-    const size_t backlog = ControlBacklog();
-    if (backlog >= kMaxControlBacklog) break;  // DoRead holds the reads
-    const size_t want = std::min(kReadScratch, kMaxControlBacklog - backlog);
+    if (ReadsHeld()) break;  // DoRead holds the reads
+    const size_t want = std::min(kReadScratch, kMaxControlBacklog - ControlBacklog());
     const ssize_t got =
         ::recv(transport_.socket().native_handle(), scratch, want, MSG_DONTWAIT);
     if (got < 0) {
@@ -731,7 +743,7 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
     if (closing_ && !close_sent_ && head_ == frames_.size()) DoClose();
     if (!writing_ && HasPendingWrite()) ScheduleWrite();
   }
-  if (read_held_ && ControlBacklog() < kMaxControlBacklog) {
+  if (read_held_ && !ReadsHeld()) {
     read_held_ = false;
     DoRead();
   }
@@ -774,7 +786,9 @@ void WsSession::Close(uint16_t code, std::string reason) {
 }
 
 void WsSession::StartClose(uint16_t code, std::string reason) {
-  if (closing_) return;
+  // After the read loop's end (a Close posted before it) there is nothing
+  // left to close.
+  if (closing_ || read_done_) return;
   closing_ = true;
   close_code_ = code;
   closing_state_ =

@@ -113,6 +113,8 @@ class WsSession : public hub::Client,
   size_t ControlBacklog() const {
     return control_ == nullptr ? 0 : control_->pending.size() + control_->sending.size();
   }
+  // True while the control frames owed are too near their bound to read on.
+  bool ReadsHeld() const;
   bool HasPendingWrite() const {
     return head_ < frames_.size() || (control_ != nullptr && !control_->pending.empty());
   }
