@@ -804,12 +804,7 @@ void WsSession::StartClose(uint16_t code, std::string reason) {
     context_.metrics.frames_dropped_slow.fetch_add(DropUnsent(), std::memory_order_relaxed);
   }
   // Whatever happens to the handshake, the socket goes after a grace period.
-  Timer& timer = closing_state_->timer;
-  timer.expires_after(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
-  timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec) return;
-    self->CloseSocket();
-  });
+  ArmCloseTimer(code == 1013 ? kCloseGrace : context_.config.drain_timeout + kCloseGrace);
   if (!open_) return;  // OnAccept closes once the upgrade is done
   if (!writing_ && head_ == frames_.size()) DoClose();
 }
@@ -856,15 +851,7 @@ void WsSession::Finish() {
     // stopped reading and then half-closed (or went quiet) would keep it
     // there, with this session and its socket, for as long as it keeps its
     // window shut. The socket goes after the close grace.
-    if (closing_state_ == nullptr) {
-      closing_state_ =
-          std::make_unique<Closing>(Closing{{}, Timer(transport_.get_executor())});
-    }
-    Timer& timer = closing_state_->timer;
-    timer.expires_after(kCloseGrace);
-    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->CloseSocket();
-    });
+    ArmCloseTimer(kCloseGrace);
   } else {
     // Nothing more is written (WriteQueued stops after the read loop's end):
     // pongs or a close still owed go with the client.

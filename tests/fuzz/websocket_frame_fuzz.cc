@@ -36,44 +36,13 @@
 #include "server/protocol/inbound_message.h"
 #include "server/ws/frame_reader.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/support/utf8_reference.h"
 
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-
-// RFC 3629 UTF-8, written independently of Beast's checker.
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 // False when `text` ends inside a multi-byte UTF-8 sequence, the rest of it
 // being valid (as Beast has checked it up to its end). Beast 1.74 runs its
@@ -210,7 +179,7 @@ Outcome ReadWithSigd(std::string_view bytes, size_t chunk, size_t max_message) {
           FUZZ_CHECK(event.data.size() <= max_message, "message of %zu bytes over the %zu limit",
                      event.data.size(), max_message);
           if (event.text) {
-            FUZZ_CHECK(ValidUtf8(event.data), "invalid UTF-8 delivered as text");
+            FUZZ_CHECK(sigd::testing::DecodesAsUtf8(event.data), "invalid UTF-8 delivered as text");
             (void)sigd::protocol::ParseInbound(event.data);
           }
           outcome.events.push_back((event.text ? "text:" : "binary:") + std::string(event.data));

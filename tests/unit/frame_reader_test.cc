@@ -14,45 +14,20 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/raw_ws_client.h"
+#include "tests/support/utf8_reference.h"
 
 namespace sigd::ws {
 namespace {
 
-constexpr uint8_t kMask[4] = {0x37, 0xfa, 0x21, 0x3d};
-
-struct Frame {
-  uint8_t opcode = 1;
-  std::string payload;
-  bool fin = true;
-  bool mask = true;
-  uint8_t rsv = 0;
-};
+using testing::ClosePayload;
+using testing::DecodesAsUtf8;
+using Frame = testing::RawFrame;
 
 // A client's frame: masked, the length in its shortest form.
-std::string Encode(const Frame& f) {
-  std::string out;
-  out.push_back(static_cast<char>((f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode));
-  const uint64_t n = f.payload.size();
-  const char mask_bit = f.mask ? static_cast<char>(0x80) : 0;
-  if (n < 126) {
-    out.push_back(static_cast<char>(mask_bit | n));
-  } else if (n <= 0xffff) {
-    out.push_back(static_cast<char>(mask_bit | 126));
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(n & 0xff));
-  } else {
-    out.push_back(static_cast<char>(mask_bit | 127));
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(n >> shift));
-  }
-  if (!f.mask) return out + f.payload;
-  out.append(reinterpret_cast<const char*>(kMask), 4);
-  for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(f.payload[i] ^ kMask[i % 4]));
-  return out;
-}
-
+std::string Encode(const Frame& frame) { return testing::EncodeFrame(frame); }
 std::string Close(uint16_t code, std::string_view reason = {}) {
-  std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-  return payload.append(reason);
+  return ClosePayload(code, reason);
 }
 
 // An event as a comparable string.
@@ -243,37 +218,6 @@ TEST(FrameReader, ReportsAFrameLeftUnfinished) {
   for (size_t cut = 1; cut < frame.size(); ++cut) {
     EXPECT_EQ(Read(frame.substr(0, cut)), std::vector<std::string>{"eof"}) << cut;
   }
-}
-
-// RFC 3629 by decoding code points, written apart from Utf8Validator.
-bool DecodesAsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 TEST(Utf8Validator, AgreesWithADecoderOnEverySequenceOfUpToThreeBytes) {
