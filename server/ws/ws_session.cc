@@ -360,7 +360,6 @@ void WsSession::OnMessage(std::string_view message, bool text) {
 }
 
 void WsSession::OnPeerClose(uint16_t code) {
-  peer_closed_ = true;
   if (close_sent_) {
     // The answer to our close: the handshake is complete once ours is out.
     if (close_written_) Teardown();
@@ -381,7 +380,6 @@ void WsSession::OnPeerClose(uint16_t code) {
 }
 
 void WsSession::OnProtocolError(uint16_t code, std::string_view why) {
-  failed_ = true;
   if (!closing_) {
     closing_ = true;
     end_reason_ = code == 1009   ? CloseReason::kTooBig
@@ -735,8 +733,9 @@ void WsSession::OnWrite(beast::error_code ec, size_t) {
   }
   if (close_written_) {
     // The handshake is complete if the client's close came first (or it
-    // broke the protocol); else its answer is awaited.
-    if (peer_closed_ || failed_) Teardown();
+    // broke the protocol: either way its reads have stopped); else its
+    // answer is awaited.
+    if (read_stopped_) Teardown();
   } else {
     // A close waits for the data queued before it, not for control frames
     // (a client that keeps pinging cannot put it off).

@@ -218,8 +218,6 @@ class WsSession : public hub::Client,
   bool close_queued_ = false;
   bool close_in_flight_ = false;
   bool close_written_ = false;
-  bool peer_closed_ = false;     // the client's close frame arrived
-  bool failed_ = false;          // a protocol error was read
   // The read side: a read is pending; no more will be started (a close or
   // an error was read); the teardown is under way; EndRead has run; DoRead
   // waits for the control frames owed to drain.
