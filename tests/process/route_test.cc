@@ -311,10 +311,12 @@ TEST_F(RouteTest, CommandPastItsTimeoutIsKilledAndReported) {
   ASSERT_TRUE(ws->Send(Message(R"("hang")")).ok());
   ASSERT_TRUE(ws->Send(Message(R"("next")")).ok());
   EXPECT_EQ(NextFrame(*ws), "ok \"next\"");
-  EXPECT_TRUE(absl::StrContains(
-      route.Stderr(),
+  // sigctl reports the timeout before it runs the next command, but the
+  // test's reader thread may not have taken that line from the pipe yet.
+  EXPECT_TRUE(route.WaitForStderr(
       absl::StrCat("sigctl: route: command timed out after 0.5s for client ",
-                   ws->client_id(), " (killed)\n")))
+                   ws->client_id(), " (killed)\n"),
+      kWait))
       << route.Stderr();
   // The whole process group went, `sleep` included: otherwise it would hold
   // sigctl's stderr open and Wait() could not see the output end.
