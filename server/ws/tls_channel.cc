@@ -2,6 +2,9 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>
@@ -31,11 +34,11 @@ constexpr size_t kInputLarge = kRecord + 512;
 // answers OpenSSL gave while reading (key updates, alerts) to a peer that
 // keeps asking and never reads.
 constexpr size_t kMaxAnswers = 256 * 1024;
-// A drained ciphertext buffer larger than this is given back.
-constexpr size_t kKeepCapacity = 16 * 1024;
-
+// A drained ciphertext buffer is given back: a quiet connection keeps none
+// (the handshake's flight alone took over a kilobyte). A busy one allocates
+// its buffer once per flush, which is small beside sealing it.
 void Release(std::string& buffer) {
-  if (buffer.empty() && buffer.capacity() > kKeepCapacity) std::string().swap(buffer);
+  if (buffer.empty()) std::string().swap(buffer);
 }
 
 // Small pieces of a write (a frame's header next to its payload, the frames
@@ -149,6 +152,7 @@ TlsChannel::Next TlsChannel::Handshake(beast::error_code& ec) {
   }
   ERR_clear_error();
   const int ret = SSL_do_handshake(ssl_);
+  ReleaseDrainedInput();
   // The server's flight (or its alert) goes out whatever comes next.
   StartWriter();
   if (ret == 1) return Next::kDone;
@@ -163,6 +167,7 @@ TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
   if (in_head_ == in_tail_ && !in_eof_ && SSL_has_pending(ssl_) == 0) return Next::kInput;
   ERR_clear_error();
   const int ret = SSL_read_ex(ssl_, buffer.data(), buffer.size(), &got);
+  ReleaseDrainedInput();
   // A read may make OpenSSL answer (a key update, an alert).
   StartWriter();
   if (out_.size() > kMaxAnswers) {
@@ -173,6 +178,12 @@ TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
   if (ret == 1) return Next::kDone;
   got = 0;
   return Failed(ret, ec);
+}
+
+void TlsChannel::ReleaseDrainedInput() {
+  if (in_head_ != in_tail_ || in_ == nullptr) return;
+  in_.reset();
+  in_capacity_ = in_head_ = in_tail_ = 0;
 }
 
 net::mutable_buffer TlsChannel::InputRoom() {
@@ -186,10 +197,10 @@ net::mutable_buffer TlsChannel::InputRoom() {
   // Large while the peer sends more than a trickle (the last read filled
   // the room it had), small again once it does not.
   size_t capacity = in_capacity_;
-  if (in_capacity_ == 0) {
-    capacity = kInputSmall;
-  } else if (in_filled_ && in_capacity_ < kInputLarge) {
+  if (in_filled_ && in_capacity_ < kInputLarge) {
     capacity = kInputLarge;
+  } else if (in_capacity_ == 0) {
+    capacity = kInputSmall;
   } else if (!in_filled_ && in_tail_ == 0 && in_capacity_ > kInputSmall) {
     capacity = kInputSmall;
   }
@@ -202,9 +213,28 @@ net::mutable_buffer TlsChannel::InputRoom() {
   return net::buffer(in_.get() + in_tail_, in_capacity_ - in_tail_);
 }
 
+bool TlsChannel::ReadNow(beast::error_code& ec, size_t& bytes) {
+  const net::mutable_buffer room = InputRoom();
+  while (true) {
+    const ssize_t got = ::recv(socket_.native_handle(), room.data(), room.size(), MSG_DONTWAIT);
+    if (got > 0) {
+      bytes = static_cast<size_t>(got);
+      return true;
+    }
+    if (got == 0) {
+      ec = net::error::eof;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    ec = beast::error_code(errno, boost::system::system_category());
+    return true;
+  }
+}
+
 bool TlsChannel::TookInput(beast::error_code& ec, size_t bytes) {
   in_tail_ += bytes;
-  in_filled_ = in_tail_ == in_capacity_;
+  in_filled_ = bytes > 0 && in_tail_ == in_capacity_;
   if (ec == net::error::eof) {
     in_eof_ = true;  // OpenSSL decides: close_notify read, or truncated
     ec = {};

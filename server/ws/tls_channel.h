@@ -16,14 +16,16 @@
 // writer sends that buffer in order. So records can never be reordered or
 // interleaved on the socket, which would break the stream.
 //
-// Memory: the ciphertext read buffer is small unless reads fill it, OpenSSL's
-// own record buffers are released while a connection is idle
-// (SSL_MODE_RELEASE_BUFFERS), and a large write is sealed in pieces
-// (kSealLimit) as the socket takes the previous one, so a slow reader of a
-// large message holds about two pieces of ciphertext (the rest of one on the
-// socket, the next one sealed), and large ciphertext buffers are given back
-// once drained. A peer that keeps asking for answers (key updates) while
-// never reading fails once they pass a bound.
+// Memory: a quiet connection holds no ciphertext buffer of its own. With
+// nothing left to decrypt the channel waits for the socket to be readable
+// and only then takes a read buffer, small unless reads fill it; the sending
+// buffers are given back once drained. OpenSSL's own record buffers are
+// released while a connection is idle (SSL_MODE_RELEASE_BUFFERS). A large
+// write is sealed in pieces (kSealLimit) as the socket takes the previous
+// one, so a slow reader of a large message holds about two pieces of
+// ciphertext (the rest of one on the socket, the next one sealed). A peer
+// that keeps asking for answers (key updates) while never reading fails once
+// they pass a bound.
 //
 // All operations run on the socket's executor (one I/O thread). The channel
 // is shared: the writer's pending send keeps it alive, and the owner closes
@@ -113,6 +115,14 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   // Plaintext sealed in one piece (see above).
   static constexpr size_t kSealLimit = 64 * 1024;
 
+  // The bytes of ciphertext buffers the channel holds (not OpenSSL's own):
+  // none while a connection is quiet.
+  size_t buffer_bytes() const {
+    const size_t small = std::string().capacity();  // held in the string itself
+    auto heap = [small](const std::string& s) { return s.capacity() > small ? s.capacity() : 0; };
+    return in_capacity_ + heap(out_) + heap(sending_);
+  }
+
  private:
   // What an SSL call asks for next.
   enum class Next { kDone, kInput, kFailed };
@@ -152,6 +162,17 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
         return;
       }
       Step(self);
+    }
+    // The socket became readable (ReadSocket waited): read it now.
+    template <typename Self>
+    void operator()(Self& self, boost::beast::error_code ec) {
+      starting = false;
+      size_t bytes = 0;
+      if (!ec && !channel.ReadNow(ec, bytes)) {
+        channel.ReadSocket(std::move(self));  // woken without bytes
+        return;
+      }
+      (*this)(self, ec, bytes);
     }
     template <typename Self>
     void operator()(Self& self, boost::beast::error_code ec, size_t bytes) {
@@ -250,13 +271,26 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   void SealAdd(boost::asio::const_buffer b);
   size_t SealEnd(boost::beast::error_code& ec);
 
-  // Room for the peer's next bytes, then a read into it that resumes `self`.
+  // A read of the peer's next bytes that resumes `self`. With nothing left
+  // to decrypt, the read buffer is given back and the socket waited on, so
+  // that a quiet connection holds none; within a record, a read into the
+  // room left.
   template <typename Self>
   void ReadSocket(Self&& self) {
+    if (in_head_ == in_tail_) {
+      ReleaseDrainedInput();
+      socket_.async_wait(Socket::wait_read, std::forward<Self>(self));
+      return;
+    }
     boost::asio::mutable_buffer room = InputRoom();
     socket_.async_read_some(room, std::forward<Self>(self));
   }
   boost::asio::mutable_buffer InputRoom();
+  // Gives back the read buffer once OpenSSL has read all of it.
+  void ReleaseDrainedInput();
+  // After a wait: reads what the socket has into InputRoom(). False when it
+  // had nothing after all; else `bytes` read, or ec (eof at the peer's end).
+  bool ReadNow(boost::beast::error_code& ec, size_t& bytes);
   // Accounts a socket read; false (with ec set) when the operation fails.
   bool TookInput(boost::beast::error_code& ec, size_t bytes);
   // The error of the SSL call that returned `ret`, or kInput.
@@ -275,7 +309,7 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   SSL* ssl_ = nullptr;
 
   // Ciphertext from the peer: [in_head_, in_tail_) of in_ not yet read by
-  // OpenSSL.
+  // OpenSSL. No buffer while nothing is left to read.
   std::unique_ptr<char[]> in_;
   size_t in_capacity_ = 0;
   size_t in_head_ = 0;
