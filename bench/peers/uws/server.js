@@ -36,7 +36,10 @@ function decodePath(url) {
   }
 }
 
-const app = uWS.App();
+// TLS_CERT and TLS_KEY (PEM files) make it serve wss instead (bench/wss.sh).
+const app = process.env.TLS_CERT
+  ? uWS.SSLApp({ cert_file_name: process.env.TLS_CERT, key_file_name: process.env.TLS_KEY })
+  : uWS.App();
 app.ws('/*', {
   compression: uWS.DISABLED,
   maxPayloadLength: 1024 * 1024,  // as sigd is started for the benchmark (`large`)
