@@ -45,6 +45,7 @@
 #include "boost/asio/buffer.hpp"
 #include "boost/asio/compose.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/beast/core/bind_handler.hpp"
 #include "boost/beast/core/error.hpp"
 #include "server/ws/parked_op.h"
 #include "server/ws/socket.h"
@@ -271,13 +272,26 @@ class TlsChannel : public std::enable_shared_from_this<TlsChannel> {
   void SealAdd(boost::asio::const_buffer b);
   size_t SealEnd(boost::beast::error_code& ec);
 
-  // A read of the peer's next bytes that resumes `self`. With nothing left
-  // to decrypt, the read buffer is given back and the socket waited on, so
-  // that a quiet connection holds none; within a record, a read into the
-  // room left.
+  // A read of the peer's next bytes that resumes `self`. OpenSSL reads all
+  // the ciphertext there is before it asks for more, so this is nearly
+  // always with nothing left to decrypt. If the last read filled its room,
+  // the peer is streaming and its next bytes are likely there: they are read
+  // at once, and `self` resumed by a post. Otherwise (or if nothing came) the
+  // read buffer is given back and the socket waited on, so that a quiet
+  // connection holds none.
   template <typename Self>
   void ReadSocket(Self&& self) {
     if (in_head_ == in_tail_) {
+      if (in_filled_) {
+        boost::beast::error_code ec;
+        size_t bytes = 0;
+        if (ReadNow(ec, bytes)) {
+          boost::asio::post(socket_.get_executor(),
+                            boost::beast::bind_front_handler(std::move(self), ec, bytes));
+          return;
+        }
+        in_filled_ = false;
+      }
       ReleaseDrainedInput();
       socket_.async_wait(Socket::wait_read, std::forward<Self>(self));
       return;

@@ -45,23 +45,25 @@ class TlsChannelTest : public ::testing::Test {
     server_socket.assign(tcp::v4(), fds[0]);
     channel_ = TlsChannel::Make(std::move(server_socket), server_context_->native_handle());
     client_.next_layer().assign(tcp::v4(), fds[1]);
-    client_context_.set_verify_mode(ssl::verify_none);
 
-    bool server_done = false;
-    bool client_done = false;
-    boost::system::error_code server_error;
-    boost::system::error_code client_error;
-    channel_->async_handshake([&](boost::system::error_code ec) {
-      server_done = true;
-      server_error = ec;
+    struct Handshakes {
+      bool server_done = false;
+      bool client_done = false;
+      boost::system::error_code server_error;
+      boost::system::error_code client_error;
+    };
+    auto state = std::make_shared<Handshakes>();
+    channel_->async_handshake([state](boost::system::error_code ec) {
+      state->server_done = true;
+      state->server_error = ec;
     });
-    client_.async_handshake(ssl::stream_base::client, [&](boost::system::error_code ec) {
-      client_done = true;
-      client_error = ec;
+    client_.async_handshake(ssl::stream_base::client, [state](boost::system::error_code ec) {
+      state->client_done = true;
+      state->client_error = ec;
     });
-    ASSERT_TRUE(RunUntil([&] { return server_done && client_done; }));
-    ASSERT_FALSE(server_error) << server_error.message();
-    ASSERT_FALSE(client_error) << client_error.message();
+    ASSERT_TRUE(RunUntil([&] { return state->server_done && state->client_done; }));
+    ASSERT_FALSE(state->server_error) << state->server_error.message();
+    ASSERT_FALSE(state->client_error) << state->client_error.message();
   }
 
   // Runs the io_context until `done` holds; false after 5 s without.
@@ -75,60 +77,82 @@ class TlsChannelTest : public ::testing::Test {
     return true;
   }
 
+  // The helpers keep what a pending handler writes to in shared state, so
+  // that a helper given up on (a failed assertion, a timeout) leaves no
+  // handler pointing into its stack; TearDown closes both ends and lets
+  // such handlers finish.
+  void TearDown() override {
+    boost::system::error_code ignored;
+    if (channel_ != nullptr) channel_->socket().close(ignored);
+    client_.next_layer().close(ignored);
+    io_.restart();
+    io_.poll();
+  }
+
   // Reads from the channel until `size` bytes have come, in reads of at
   // most `piece` bytes, as WsSession reads (one at a time).
   std::string ServerRead(size_t size, size_t piece) {
-    std::string got;
-    std::string buffer(piece, '\0');
-    bool failed = false;
-    while (got.size() < size && !failed) {
+    struct State {
+      std::string got;
+      std::string buffer;
       bool done = false;
-      channel_->async_read_some(net::buffer(buffer.data(), std::min(piece, size - got.size())),
-                                [&](boost::system::error_code ec, size_t n) {
-                                  done = true;
-                                  failed = static_cast<bool>(ec);
-                                  got.append(buffer.data(), n);
+      bool failed = false;
+    };
+    auto state = std::make_shared<State>();
+    state->buffer.resize(piece);
+    while (state->got.size() < size && !state->failed) {
+      state->done = false;
+      const size_t want = std::min(piece, size - state->got.size());
+      channel_->async_read_some(net::buffer(state->buffer.data(), want),
+                                [state](boost::system::error_code ec, size_t n) {
+                                  state->done = true;
+                                  state->failed = static_cast<bool>(ec);
+                                  state->got.append(state->buffer.data(), n);
                                 });
-      if (!RunUntil([&] { return done; })) break;
+      if (!RunUntil([&] { return state->done; })) break;
     }
-    return got;
+    return state->got;
   }
 
-  void ClientWrite(const std::string& data) {
-    bool done = false;
-    net::async_write(client_, net::buffer(data),
-                     [&](boost::system::error_code, size_t) { done = true; });
-    ASSERT_TRUE(RunUntil([&] { return done; }));
+  bool ClientWrite(const std::string& data) {
+    auto done = std::make_shared<bool>(false);
+    auto bytes = std::make_shared<std::string>(data);
+    net::async_write(client_, net::buffer(*bytes),
+                     [done, bytes](boost::system::error_code, size_t) { *done = true; });
+    return RunUntil([&] { return *done; });
   }
 
   std::string ClientRead(size_t size) {
-    std::string got(size, '\0');
-    bool done = false;
-    size_t n = 0;
-    net::async_read(client_, net::buffer(got), [&](boost::system::error_code, size_t read) {
-      done = true;
-      n = read;
-    });
-    RunUntil([&] { return done; });
-    got.resize(n);
-    return got;
+    auto got = std::make_shared<std::string>(size, '\0');
+    auto done = std::make_shared<bool>(false);
+    auto n = std::make_shared<size_t>(0);
+    net::async_read(client_, net::buffer(*got),
+                    [got, done, n](boost::system::error_code, size_t read) {
+                      *done = true;
+                      *n = read;
+                    });
+    if (!RunUntil([&] { return *done; })) return "(no answer within 5 s)";
+    return got->substr(0, *n);
   }
 
   // A read that waits for the client, as WsSession's one-byte read between
   // frames does; it must hold no buffer while it waits.
   void ExpectQuietReadHoldsNothing() {
-    char byte = 0;
-    bool done = false;
-    channel_->async_read_some(net::buffer(&byte, 1),
-                              [&](boost::system::error_code, size_t) { done = true; });
+    struct State {
+      char byte = 0;
+      bool done = false;
+    };
+    auto state = std::make_shared<State>();
+    channel_->async_read_some(net::buffer(&state->byte, 1),
+                              [state](boost::system::error_code, size_t) { state->done = true; });
     io_.restart();
     io_.run_for(std::chrono::milliseconds(20));
-    ASSERT_FALSE(done) << "nothing was sent, yet the read completed";
+    ASSERT_FALSE(state->done) << "nothing was sent, yet the read completed";
     EXPECT_EQ(channel_->buffer_bytes(), 0u);
     // The waiting read then takes the client's next byte.
-    ClientWrite("!");
-    ASSERT_TRUE(RunUntil([&] { return done; }));
-    EXPECT_EQ(byte, '!');
+    ASSERT_TRUE(ClientWrite("!"));
+    ASSERT_TRUE(RunUntil([&] { return state->done; }));
+    EXPECT_EQ(state->byte, '!');
   }
 
   sigd::testing::TestCerts certs_;
@@ -144,22 +168,22 @@ TEST_F(TlsChannelTest, AQuietConnectionHoldsNoCiphertextBuffers) {
   // the socket, and their buffers given back.
   ASSERT_TRUE(RunUntil([&] { return channel_->idle(); }));
   EXPECT_EQ(channel_->buffer_bytes(), 0u);
-  ExpectQuietReadHoldsNothing();
+  ASSERT_NO_FATAL_FAILURE(ExpectQuietReadHoldsNothing());
 
   // A short message, read as WsSession reads between frames and within one.
-  ClientWrite("hello, server");
+  ASSERT_TRUE(ClientWrite("hello, server"));
   std::string got = ServerRead(1, 1);
   got += ServerRead(12, 2048);
   EXPECT_EQ(got, "hello, server");
-  ExpectQuietReadHoldsNothing();
+  ASSERT_NO_FATAL_FAILURE(ExpectQuietReadHoldsNothing());
 
   // The server's answer, through the asynchronous write and the batched
   // path (sealed, sent by the caller, accounted with Sent).
-  bool written = false;
-  const std::string answer = "an answer";
+  auto written = std::make_shared<bool>(false);
+  static const std::string answer = "an answer";
   channel_->async_write_some(net::buffer(answer),
-                             [&](boost::system::error_code, size_t) { written = true; });
-  ASSERT_TRUE(RunUntil([&] { return written && channel_->idle(); }));
+                             [written](boost::system::error_code, size_t) { *written = true; });
+  ASSERT_TRUE(RunUntil([&] { return *written && channel_->idle(); }));
   const net::const_buffer batch[] = {net::buffer(std::string_view(" and another"))};
   boost::system::error_code seal_error;
   ASSERT_EQ(channel_->SealForSend(std::begin(batch), std::end(batch), seal_error), 12u);
@@ -170,19 +194,19 @@ TEST_F(TlsChannelTest, AQuietConnectionHoldsNoCiphertextBuffers) {
   channel_->Sent(static_cast<size_t>(sent));
   EXPECT_EQ(ClientRead(21), "an answer and another");
   EXPECT_EQ(channel_->buffer_bytes(), 0u);
-  ExpectQuietReadHoldsNothing();
+  ASSERT_NO_FATAL_FAILURE(ExpectQuietReadHoldsNothing());
 }
 
 TEST_F(TlsChannelTest, AStreamArrivesWholeAndTheBufferGoesOnceItStops) {
   // 300 KiB in one write: many full records, read in WsSession's chunks.
-  std::string stream(300 * 1024, '\0');
-  for (size_t i = 0; i < stream.size(); ++i) stream[i] = static_cast<char>('a' + i * 7 % 26);
-  bool sent = false;
-  net::async_write(client_, net::buffer(stream),
-                   [&](boost::system::error_code, size_t) { sent = true; });
-  EXPECT_EQ(ServerRead(stream.size(), 2048), stream);
-  ASSERT_TRUE(RunUntil([&] { return sent; }));
-  ExpectQuietReadHoldsNothing();
+  auto stream = std::make_shared<std::string>(300 * 1024, '\0');
+  for (size_t i = 0; i < stream->size(); ++i) (*stream)[i] = static_cast<char>('a' + i * 7 % 26);
+  auto sent = std::make_shared<bool>(false);
+  net::async_write(client_, net::buffer(*stream),
+                   [stream, sent](boost::system::error_code, size_t) { *sent = true; });
+  EXPECT_EQ(ServerRead(stream->size(), 2048), *stream);
+  ASSERT_TRUE(RunUntil([&] { return *sent; }));
+  ASSERT_NO_FATAL_FAILURE(ExpectQuietReadHoldsNothing());
 }
 
 }  // namespace
