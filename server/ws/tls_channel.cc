@@ -181,7 +181,9 @@ TlsChannel::Next TlsChannel::Read(net::mutable_buffer buffer, size_t& got,
 }
 
 void TlsChannel::ReleaseDrainedInput() {
-  if (in_head_ != in_tail_ || in_ == nullptr) return;
+  // A streaming peer keeps its buffer: ReadSocket reads into it again at
+  // once, and gives it back when nothing more has come.
+  if (in_head_ != in_tail_ || in_ == nullptr || in_filled_) return;
   in_.reset();
   in_capacity_ = in_head_ = in_tail_ = 0;
 }
