@@ -25,6 +25,19 @@ wait_sigd_ports() {
   return 1
 }
 
+# wait_peer_port LOG PID: sets ws_port once the peer server of PID has
+# printed "ready PORT" to LOG; returns 1 if it exits first or takes over 10 s.
+wait_peer_port() {
+  local log_file="$1" pid="$2" deadline=$((SECONDS + 10))
+  ws_port=""
+  while [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null; do
+    ws_port=$(awk '/^ready /{print $2; exit}' "$log_file")
+    [ -n "$ws_port" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # start_bench_sigd SIGD DIR [FLAG...]: sigd in the background, serving DIR
 # and logging to DIR/sigd.log; sets pid, ws_port and grpc_port. Returns 1,
 # with sigd's last words on stderr, if it does not become ready.

@@ -37,12 +37,8 @@ start() {
     uws)
       TLS_CERT="$tmp/cert.pem" TLS_KEY="$tmp/key.pem" node "$bench/peers/uws/server.js" 0 >"$tmp/uws.out" 2>&1 &
       pid=$!
-      local deadline=$((SECONDS + 10))
-      until grep -q '^ready' "$tmp/uws.out"; do
-        [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null || { echo "uws did not start" >&2; return 1; }
-        sleep 0.05
-      done
-      port=$(awk '/^ready/{print $2}' "$tmp/uws.out") ;;
+      wait_peer_port "$tmp/uws.out" "$pid" || { echo "uws did not start" >&2; return 1; }
+      port="$ws_port" ;;
   esac
 }
 

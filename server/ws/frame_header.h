@@ -14,6 +14,8 @@ namespace sigd::ws {
 // The longest header: 2 bytes plus a 64-bit length.
 inline constexpr size_t kMaxFrameHeader = 10;
 
+// Opcodes (RFC 6455 5.2), for the writer and for FrameReader.
+inline constexpr uint8_t kOpContinuation = 0x0;
 inline constexpr uint8_t kOpText = 0x1;
 inline constexpr uint8_t kOpBinary = 0x2;
 inline constexpr uint8_t kOpClose = 0x8;

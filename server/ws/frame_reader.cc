@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "server/ws/frame_header.h"
+
 namespace sigd::ws {
 
 namespace {
@@ -107,18 +109,18 @@ bool FrameReader::TakeHeader(const uint8_t* header, FrameEvent& error) {
     return false;
   }
   switch (opcode_) {
-    case kContinuation:
-    case kText:
-    case kBinary:
-    case kClose:
-    case kPing:
-    case kPong:
+    case kOpContinuation:
+    case kOpText:
+    case kOpBinary:
+    case kOpClose:
+    case kOpPing:
+    case kOpPong:
       break;
     default:
       error = Fail(1002, "reserved opcode");
       return false;
   }
-  const bool control = opcode_ >= kClose;
+  const bool control = opcode_ >= kOpClose;
   uint64_t length = header[1] & 0x7F;
   size_t at = 2;
   if (length == 126) {
@@ -149,11 +151,11 @@ bool FrameReader::TakeHeader(const uint8_t* header, FrameEvent& error) {
     error = Fail(1002, "unmasked frame from a client");
     return false;
   }
-  if (opcode_ == kContinuation && message_opcode_ == 0) {
+  if (opcode_ == kOpContinuation && message_opcode_ == 0) {
     error = Fail(1002, "continuation frame outside a message");
     return false;
   }
-  if ((opcode_ == kText || opcode_ == kBinary) && message_opcode_ != 0) {
+  if ((opcode_ == kOpText || opcode_ == kOpBinary) && message_opcode_ != 0) {
     error = Fail(1002, "new message inside a fragmented one");
     return false;
   }
@@ -168,7 +170,7 @@ bool FrameReader::TakeHeader(const uint8_t* header, FrameEvent& error) {
       error = Fail(1002, "frame length with its top bit set");
       return false;
     }
-    if (opcode_ != kContinuation) {
+    if (opcode_ != kOpContinuation) {
       message_opcode_ = opcode_;
       utf8_.Reset();
     }
@@ -183,11 +185,11 @@ bool FrameReader::TakeHeader(const uint8_t* header, FrameEvent& error) {
 FrameEvent FrameReader::ControlEvent(std::string_view payload) {
   FrameEvent event;
   event.data = payload;
-  if (opcode_ == kPing) {
+  if (opcode_ == kOpPing) {
     event.kind = FrameEvent::kPing;
     return event;
   }
-  if (opcode_ == kPong) {
+  if (opcode_ == kOpPong) {
     event.kind = FrameEvent::kPong;
     return event;
   }
@@ -212,7 +214,7 @@ FrameEvent FrameReader::Next(char*& p, char* const end) {
     std::string().swap(message_);
   }
   // Kept only while a control frame's payload is still arriving.
-  if (control_ != nullptr && !(in_payload_ && opcode_ >= kClose)) control_.reset();
+  if (control_ != nullptr && !(in_payload_ && opcode_ >= kOpClose)) control_.reset();
   if (done_) {
     p = end;
     return {};
@@ -249,7 +251,7 @@ FrameEvent FrameReader::Next(char*& p, char* const end) {
 
     const size_t available = static_cast<size_t>(end - p);
     const size_t take = remaining_ < available ? static_cast<size_t>(remaining_) : available;
-    if (opcode_ >= kClose) {
+    if (opcode_ >= kOpClose) {
       Unmask(p, take);
       if (control_ == nullptr && take == remaining_) {
         const std::string_view payload(p, take);
@@ -270,9 +272,9 @@ FrameEvent FrameReader::Next(char*& p, char* const end) {
       return event;
     }
 
-    const bool text = message_opcode_ == kText;
+    const bool text = message_opcode_ == kOpText;
     Unmask(p, take);
-    if (fin_ && opcode_ != kContinuation && take == remaining_ && message_.empty()) {
+    if (fin_ && opcode_ != kOpContinuation && take == remaining_ && message_.empty()) {
       // A whole message in one frame, all of it here (none of it came with
       // an earlier call): handed out in place.
       if (text && !(utf8_.Feed(reinterpret_cast<const uint8_t*>(p), take) && utf8_.complete())) {

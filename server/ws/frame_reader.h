@@ -89,15 +89,6 @@ class FrameReader {
   bool within_frame() const { return in_payload_ || header_size_ > 0; }
 
  private:
-  enum Opcode : uint8_t {
-    kContinuation = 0,
-    kText = 1,
-    kBinary = 2,
-    kClose = 8,
-    kPing = 9,
-    kPong = 10,
-  };
-
   // Checks a complete header; on success the frame's fields are set.
   bool TakeHeader(const uint8_t* header, FrameEvent& error);
   FrameEvent Fail(uint16_t code, std::string_view why);

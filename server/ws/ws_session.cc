@@ -369,14 +369,9 @@ void WsSession::OnPeerClose(uint16_t code) {
     closing_ = true;
     end_reason_ = CloseReason::kClient;
   }
-  // What is still queued will not be sent (no data may follow a close).
-  DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
-  ArmCloseTimer(kCloseGrace);
   // The answer echoes the client's code; a close without one is answered
   // as a normal closure.
-  close_code_ = code == 1005 ? 1000 : code;
-  if (closing_state_) closing_state_->reason.clear();
-  DoClose();
+  CloseAfterRead(code == 1005 ? 1000 : code, {});
 }
 
 void WsSession::OnProtocolError(uint16_t code, std::string_view why) {
@@ -393,10 +388,15 @@ void WsSession::OnProtocolError(uint16_t code, std::string_view why) {
     if (close_written_) Teardown();
     return;
   }
+  CloseAfterRead(code, why);
+}
+
+void WsSession::CloseAfterRead(uint16_t code, std::string_view reason) {
+  // What is still queued will not be sent (no data may follow a close).
   DroppedCounter().fetch_add(DropUnsent(), std::memory_order_relaxed);
   ArmCloseTimer(kCloseGrace);
   close_code_ = code;
-  if (closing_state_) closing_state_->reason.assign(why);
+  if (closing_state_) closing_state_->reason.assign(reason);
   DoClose();
 }
 

@@ -101,6 +101,9 @@ class WsSession : public hub::Client,
   void OnPeerClose(uint16_t code);
   // A protocol error: closes with `code` (1002, 1007, 1009).
   void OnProtocolError(uint16_t code, std::string_view why);
+  // After the client's close or a protocol error: drops what is queued,
+  // arms the close grace and queues the close frame.
+  void CloseAfterRead(uint16_t code, std::string_view reason);
   // The read loop's end: logs why and lets go of the client.
   void EndRead(boost::beast::error_code ec);
   // After the close handshake (or a failure): shuts down sending, drains
