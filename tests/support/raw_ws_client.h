@@ -18,18 +18,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/ws/frame_header.h"
 
 namespace sigd::testing {
 
 using namespace std::chrono_literals;
 
-// WebSocket opcodes (RFC 6455 section 5.2).
-inline constexpr uint8_t kOpContinuation = 0x0;
-inline constexpr uint8_t kOpText = 0x1;
-inline constexpr uint8_t kOpBinary = 0x2;
-inline constexpr uint8_t kOpClose = 0x8;
-inline constexpr uint8_t kOpPing = 0x9;
-inline constexpr uint8_t kOpPong = 0xA;
+// WebSocket opcodes (RFC 6455 section 5.2), sigd's own.
+using ws::kOpBinary;
+using ws::kOpClose;
+using ws::kOpContinuation;
+using ws::kOpPing;
+using ws::kOpPong;
+using ws::kOpText;
 
 struct RawFrame {
   uint8_t opcode = kOpText;
